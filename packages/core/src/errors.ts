@@ -1,0 +1,104 @@
+// Единый каталог ошибок (SPEC X-8). Код стабилен: однажды выпущенный код не меняет смысла и
+// не используется повторно, даже если ошибка больше не возникает. Каждый код описан в docs/errors.md
+// (это проверяет тест errors.test.ts).
+
+interface ErrorDefinition {
+  status: number;
+  title: string;
+}
+
+export const errorCatalog = {
+  // Общие
+  INTERNAL_ERROR: { status: 500, title: 'Внутренняя ошибка сервера' },
+  NOT_FOUND: { status: 404, title: 'Маршрут не найден' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Метод не поддерживается' },
+  VALIDATION_FAILED: { status: 400, title: 'Запрос не прошёл проверку' },
+  MALFORMED_JSON: { status: 400, title: 'Тело запроса — некорректный JSON' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Неподдерживаемый тип содержимого' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Тело запроса слишком велико' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Заголовки запроса слишком велики' },
+  SERVICE_UNAVAILABLE: { status: 503, title: 'Сервис временно недоступен' },
+  UPSTREAM_UNAVAILABLE: { status: 503, title: 'Зависимый сервис недоступен' },
+  UPSTREAM_TIMEOUT: { status: 504, title: 'Зависимый сервис не ответил вовремя' },
+  CIRCUIT_OPEN: { status: 503, title: 'Зависимый сервис отключён автоматом защиты' },
+  CORS_ORIGIN_DENIED: { status: 403, title: 'Источник не разрешён политикой CORS' },
+  // Конфигурация
+  CONFIG_INVALID: { status: 500, title: 'Некорректная конфигурация' },
+  // Аутентификация и доступ
+  AUTH_TOKEN_MISSING: { status: 401, title: 'Нужен токен доступа' },
+  AUTH_TOKEN_INVALID: { status: 401, title: 'Токен доступа недействителен' },
+  AUTH_TOKEN_EXPIRED: { status: 401, title: 'Срок действия токена истёк' },
+  AUTH_INVALID_CREDENTIALS: { status: 401, title: 'Неверное имя пользователя или пароль' },
+  AUTH_ACCOUNT_DISABLED: { status: 403, title: 'Учётная запись отключена' },
+  PASSWORD_CHANGE_REQUIRED: { status: 403, title: 'Требуется смена пароля' },
+  PASSWORD_POLICY_VIOLATION: { status: 400, title: 'Пароль не соответствует политике' },
+  FORBIDDEN: { status: 403, title: 'Недостаточно прав' },
+  // Файлы и хранение
+  FILE_NOT_FOUND: { status: 404, title: 'Файл не найден' },
+  FILE_NAME_INVALID: { status: 400, title: 'Недопустимое имя файла' },
+  UPLOAD_EMPTY: { status: 400, title: 'В запросе нет файла' },
+  UPLOAD_INCOMPLETE: { status: 400, title: 'Загрузка оборвалась до конца тела' },
+  UPLOAD_LENGTH_MISMATCH: { status: 400, title: 'Размер тела не совпадает с заявленным' },
+  NO_STORAGE_ELEMENT: { status: 503, title: 'Нет доступного элемента хранения' },
+  INSUFFICIENT_STORAGE: { status: 507, title: 'Недостаточно места в хранилище' },
+  BLOB_NOT_FOUND: { status: 404, title: 'Объект хранения не найден' },
+  BLOB_KEY_INVALID: { status: 400, title: 'Недопустимый ключ объекта хранения' },
+  RANGE_NOT_SATISFIABLE: { status: 416, title: 'Запрошенный диапазон недостижим' },
+  PRECONDITION_FAILED: { status: 412, title: 'Условие запроса не выполнено' },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+/** Базовый класс всех ошибок ArtStore: несёт стабильный code и HTTP-статус. */
+export class ArtError extends Error {
+  override readonly name = 'ArtError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Дополнительные поля problem+json (например, цифры при 507). Не должны содержать секретов. */
+  readonly extra: Record<string, unknown> | undefined;
+  /** Заголовки ответа (например, Content-Range при 416). */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options?: { cause?: unknown; extra?: Record<string, unknown>; headers?: Record<string, string> },
+  ) {
+    super(detail ?? errorCatalog[code].title, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = errorCatalog[code].status;
+    this.extra = options?.extra;
+    this.headers = options?.headers;
+  }
+}
+
+export function isArtError(error: unknown, code?: ErrorCode): error is ArtError {
+  return error instanceof ArtError && (code === undefined || error.code === code);
+}
+
+/** Тело RFC 9457 problem+json, которое видит клиент. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  instance?: string;
+  request_id?: string;
+  [key: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+export function problemFrom(error: ArtError, context: { instance?: string; requestId?: string } = {}): Problem {
+  return {
+    ...error.extra,
+    type: `urn:artstore:error:${error.code}`,
+    title: errorCatalog[error.code].title,
+    status: error.status,
+    code: error.code,
+    detail: error.message,
+    ...(context.instance === undefined ? {} : { instance: context.instance }),
+    ...(context.requestId === undefined ? {} : { request_id: context.requestId }),
+  };
+}
