@@ -1,0 +1,86 @@
+// Команда artstore (SPEC X-10).
+import { Argument, Command, Option } from 'commander';
+import { isArtError, readClientEnv } from '@artstore/core';
+import { CliError, connect, type ApiClient } from './client.js';
+import { downloadFile, searchFiles, uploadFiles } from './commands/files.js';
+import { runStart, STARTABLE, type Startable } from './commands/start.js';
+
+const program = new Command('artstore').description('ArtStore — хранилище документов для долгого хранения').showHelpAfterError();
+
+program
+  .command('start')
+  .description('Запустить сервис или всю систему (all — встроенный режим в одном процессе)')
+  .addArgument(new Argument('[service]', 'что запустить').choices(STARTABLE).default('all'))
+  .option('-c, --config <file>', 'YAML-файл конфигурации (иначе ARTSTORE_CONFIG)')
+  .action(async (service: Startable, options: { config?: string }) => runStart(service, options));
+
+function withConnection(command: Command): Command {
+  const env = readClientEnv();
+  return command
+    .addOption(new Option('--url <url>', 'адрес точки входа').default(env.url ?? 'http://127.0.0.1:4200'))
+    .addOption(new Option('--token <token>', 'access-токен').default(env.token))
+    .addOption(new Option('-u, --username <name>', 'имя пользователя').default(env.username))
+    .addOption(new Option('-p, --password <password>', 'пароль').default(env.password));
+}
+
+interface ConnectionOptions {
+  url: string;
+  token?: string;
+  username?: string;
+  password?: string;
+}
+
+async function withClient<T>(options: ConnectionOptions, fn: (client: ApiClient) => Promise<T>): Promise<T> {
+  const client = await connect(options);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+withConnection(program.command('upload'))
+  .description('Загрузить файлы (потоком, с индикатором передачи)')
+  .argument('<files...>', 'пути к файлам')
+  .option('-d, --description <text>', 'описание')
+  .option('-t, --tags <list>', 'теги через запятую')
+  .option('--storage-element <id>', 'явный выбор элемента хранения')
+  .option('--content-type <type>', 'тип содержимого')
+  .action(async (files: string[], options: ConnectionOptions & { description?: string; tags?: string; storageElement?: string; contentType?: string }) => {
+    const uploaded = await withClient(options, (client) => uploadFiles(client, files, options));
+    process.stdout.write(`${JSON.stringify({ files: uploaded }, null, 2)}\n`);
+  });
+
+withConnection(program.command('search'))
+  .description('Найти файлы')
+  .argument('[query]', 'запрос', '')
+  .option('-n, --limit <n>', 'сколько показать', '20')
+  .option('--json', 'вывести JSON')
+  .action(async (query: string, options: ConnectionOptions & { limit: string; json?: boolean }) => {
+    const result = await withClient(options, (client) => searchFiles(client, query, Number(options.limit)));
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    for (const item of result.items) {
+      process.stdout.write(`${item.id}  ${String(item.size).padStart(12)}  ${item.created_at}  ${item.name}\n`);
+    }
+    process.stdout.write(`Найдено: ${result.total}\n`);
+  });
+
+withConnection(program.command('download'))
+  .description('Скачать файл по id (с проверкой sha256)')
+  .argument('<id>', 'идентификатор файла')
+  .option('-o, --output <path>', 'куда сохранить (по умолчанию — исходное имя в текущем каталоге)')
+  .action(async (id: string, options: ConnectionOptions & { output?: string }) => {
+    const { path } = await withClient(options, (client) => downloadFile(client, id, options.output));
+    process.stdout.write(`${path}\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const message = error instanceof CliError || isArtError(error) ? error.message : (error as Error).stack ?? String(error);
+  process.stderr.write(`artstore: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,2 @@
+export { startGateway, GATEWAY } from './gateway.js';
+export { upstreamFor } from './routes.js';

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { isArtError } from '@artstore/core';
+import { coordinationContract } from '@artstore/core/testing';
+import { deleteKeysWithPrefix, testRedisUrl, uniqueTestPrefix } from '../testing/redis-test-prefix.js';
+import { createRedisCoordination } from './redis-coordination.js';
+
+const url = testRedisUrl();
+const keyPrefix = uniqueTestPrefix('coord');
+
+coordinationContract('redis', () => Promise.resolve(createRedisCoordination({ url, keyPrefix })));
+
+void describe('redis coordination: особенности адаптера', () => {
+  void it('кладёт ключи под keyPrefix, а ключи аренды — в один hash tag', async () => {
+    const coordination = createRedisCoordination({ url, keyPrefix });
+    const raw = new Redis(url);
+    try {
+      await coordination.set('visible', 'v');
+      assert.equal(await raw.get(`${keyPrefix}kv:visible`), 'v');
+      const lease = await coordination.acquireLease('slot', 'A', 5000);
+      assert.ok(lease);
+      assert.equal(await raw.get(`${keyPrefix}lease:{slot}`), `A|${lease.token}`);
+      assert.equal(await raw.get(`${keyPrefix}lease:{slot}:epoch`), String(lease.token));
+      await coordination.releaseLease(lease);
+      // Счётчик выдач переживает освобождение аренды: иначе токен пошёл бы назад.
+      assert.equal(await raw.get(`${keyPrefix}lease:{slot}`), null);
+      assert.equal(await raw.get(`${keyPrefix}lease:{slot}:epoch`), String(lease.token));
+    } finally {
+      await Promise.all([coordination.close(), raw.quit()]);
+    }
+  });
+
+  void it('переживает сброс кэша скриптов на сервере (как после рестарта или failover)', async () => {
+    const coordination = createRedisCoordination({ url, keyPrefix });
+    const raw = new Redis(url);
+    try {
+      const first = await coordination.acquireLease('flush', 'A', 5000);
+      assert.ok(first);
+      await raw.script('FLUSH');
+      const renewed = await coordination.renewLease(first);
+      assert.equal(renewed?.token, first.token);
+      await coordination.releaseLease(first);
+      const second = await coordination.acquireLease('flush', 'B', 5000);
+      assert.ok(second && second.token > first.token);
+      await coordination.releaseLease(second);
+    } finally {
+      await Promise.all([coordination.close(), raw.quit()]);
+    }
+  });
+
+  void it('требует ровно одно из url / cluster', () => {
+    assert.throws(() => createRedisCoordination({ keyPrefix }), (e) => isArtError(e, 'CONFIG_INVALID'));
+    assert.throws(
+      () => createRedisCoordination({ url, cluster: [{ host: '127.0.0.1', port: 7000 }], keyPrefix }),
+      (e) => isArtError(e, 'CONFIG_INVALID'),
+    );
+  });
+});
+
+after(async () => {
+  await deleteKeysWithPrefix(url, keyPrefix);
+});

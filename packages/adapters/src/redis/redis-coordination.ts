@@ -1,0 +1,209 @@
+// Координация поверх Redis (SPEC §1, HA-4, HA-5): standalone или Redis Cluster через ioredis.
+// Все ключи и каналы получают keyPrefix, чтобы несколько установок (и тестовые прогоны)
+// делили один Redis.
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Cluster, Redis } from 'ioredis';
+import { ArtError, type Coordination, type Lease, type SetOptions, type Unsubscribe } from '@artstore/core';
+
+export interface RedisCoordinationOptions {
+  /** redis://… для standalone Redis; ровно одно из url / cluster. */
+  url?: string;
+  /** Стартовые узлы Redis Cluster (HA-5). */
+  cluster?: { host: string; port: number }[];
+  keyPrefix: string;
+  /** Ошибки соединений (ioredis сам переподключается) и исключения обработчиков подписок. */
+  onError?: (error: unknown) => void;
+}
+
+type Client = Redis | Cluster;
+
+// Аренда: значение «owner|token» с PX ttl и отдельный счётчик выдач (без TTL, чтобы токен не
+// откатывался при истечении аренды). Токен берётся INCR только при НОВОЙ выдаче; повторный
+// захват тем же владельцем, пока аренда жива, продлевает её с прежним токеном — владение не
+// менялось. После истечения тот же владелец получает новый, больший токен.
+// Владелец выделяется по последнему '|': токен — только цифры, а в owner '|' допустим.
+const ACQUIRE = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local owner, token = string.match(cur, '^(.*)|(%d+)$')
+  if owner ~= ARGV[1] then return nil end
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return tonumber(token)
+end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. token, 'PX', ARGV[2])
+return token
+`;
+// Продление и освобождение — compare-and-set/compare-and-delete по «owner|token»: старый
+// владелец, чья аренда истекла и перешла к другому, не может продлить или удалить чужую.
+const RENEW = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+interface Script {
+  lua: string;
+  sha: string;
+}
+
+function script(lua: string): Script {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
+
+const scripts = { acquire: script(ACQUIRE), renew: script(RENEW), release: script(RELEASE) };
+
+function assertTtl(ttlMs: number): void {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs должен быть целым числом > 0, получено ${ttlMs}`);
+}
+
+function assertLeaseName(name: string): void {
+  // Пустое имя дало бы пустой hash tag «{}», и ключи аренды разошлись бы по слотам кластера.
+  if (name.length === 0) throw new RangeError('Имя аренды не может быть пустым');
+}
+
+export function createRedisCoordination(options: RedisCoordinationOptions): Coordination {
+  const { url, cluster, keyPrefix, onError } = options;
+  if ((url === undefined) === (cluster === undefined)) {
+    throw new ArtError('CONFIG_INVALID', 'Координация Redis: нужно указать ровно одно из url или cluster');
+  }
+  if (cluster?.length === 0) throw new ArtError('CONFIG_INVALID', 'Координация Redis: список узлов кластера пуст');
+  if (keyPrefix.length === 0) throw new ArtError('CONFIG_INVALID', 'Координация Redis: keyPrefix не может быть пустым');
+
+  const connect = (): Client => {
+    const c = url !== undefined ? new Redis(url) : new Cluster(cluster ?? []);
+    if (onError !== undefined) c.on('error', onError);
+    return c;
+  };
+  const client = connect();
+  // Соединение в режиме подписки не выполняет обычных команд, поэтому для pub/sub нужно отдельное;
+  // создаётся при первой подписке.
+  let subscriber: Client | undefined;
+  const handlers = new Map<string, Set<(message: string) => void>>();
+  const channelPrefix = `${keyPrefix}ch:`;
+  let closed = false;
+
+  function getSubscriber(): Client {
+    if (subscriber === undefined) {
+      const sub = connect();
+      sub.on('message', (channel: string, message: string) => {
+        const set = handlers.get(channel.slice(channelPrefix.length));
+        if (set === undefined) return;
+        for (const handler of [...set]) {
+          try {
+            handler(message);
+          } catch (error) {
+            onError?.(error);
+          }
+        }
+      });
+      subscriber = sub;
+    }
+    return subscriber;
+  }
+
+  async function run(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await client.evalsha(s.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      // После рестарта или failover кэш скриптов на узле пуст — отправляем текст целиком.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return await client.eval(s.lua, keys.length, ...keys, ...args);
+    }
+  }
+
+  const kvKey = (key: string): string => `${keyPrefix}kv:${key}`;
+  // Значение и счётчик аренды — в одном слоте кластера благодаря hash tag (HA-5): Lua-скрипт
+  // может трогать только ключи одного слота.
+  const leaseKey = (name: string): string => `${keyPrefix}lease:{${name}}`;
+  const epochKey = (name: string): string => `${keyPrefix}lease:{${name}}:epoch`;
+  const leaseValue = (lease: Lease): string => `${lease.owner}|${lease.token}`;
+
+  return {
+    kind: 'redis',
+
+    async publish(channel, message) {
+      await client.publish(channelPrefix + channel, message);
+    },
+
+    async subscribe(channel, handler) {
+      let set = handlers.get(channel);
+      if (set === undefined) {
+        set = new Set();
+        handlers.set(channel, set);
+      }
+      set.add(handler);
+      try {
+        // Ждём подтверждения SUBSCRIBE: после него сообщения гарантированно дойдут.
+        await getSubscriber().subscribe(channelPrefix + channel);
+      } catch (error) {
+        set.delete(handler);
+        throw error;
+      }
+      const unsubscribe: Unsubscribe = async () => {
+        const current = handlers.get(channel);
+        if (current === undefined || !current.delete(handler) || current.size > 0) return;
+        handlers.delete(channel);
+        await getSubscriber().unsubscribe(channelPrefix + channel);
+      };
+      return unsubscribe;
+    },
+
+    async get(key) {
+      return await client.get(kvKey(key));
+    },
+
+    async set(key, value, opts: SetOptions = {}) {
+      const k = kvKey(key);
+      let reply: string | null;
+      if (opts.ttlMs !== undefined) {
+        assertTtl(opts.ttlMs);
+        reply = opts.ifAbsent === true ? await client.set(k, value, 'PX', opts.ttlMs, 'NX') : await client.set(k, value, 'PX', opts.ttlMs);
+      } else {
+        reply = opts.ifAbsent === true ? await client.set(k, value, 'NX') : await client.set(k, value);
+      }
+      return reply === 'OK';
+    },
+
+    async delete(key) {
+      await client.del(kvKey(key));
+    },
+
+    async acquireLease(name, owner, ttlMs) {
+      assertLeaseName(name);
+      assertTtl(ttlMs);
+      // Отсчёт срока — от момента ДО отправки запроса: локальный дедлайн тогда не позже
+      // серверного истечения PX (SPEC SE-12).
+      const acquiredAt = performance.now();
+      const token = await run(scripts.acquire, [leaseKey(name), epochKey(name)], [owner, ttlMs]);
+      if (token === null) return null;
+      return { name, owner, token: Number(token), ttlMs, acquiredAt };
+    },
+
+    async renewLease(lease) {
+      const acquiredAt = performance.now();
+      const renewed = await run(scripts.renew, [leaseKey(lease.name)], [leaseValue(lease), lease.ttlMs]);
+      return renewed === 1 ? { ...lease, acquiredAt } : null;
+    },
+
+    async releaseLease(lease) {
+      await run(scripts.release, [leaseKey(lease.name)], [leaseValue(lease)]);
+    },
+
+    async ping() {
+      // У Cluster ping уходит на один из узлов — для проверки готовности этого достаточно.
+      await client.ping();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      handlers.clear();
+      await Promise.all([client.quit(), subscriber?.quit()]);
+    },
+  };
+}

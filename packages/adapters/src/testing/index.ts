@@ -1,0 +1,2 @@
+export * from './postgres-test-db.js';
+export * from './redis-test-prefix.js';

@@ -1,0 +1,83 @@
+// Публичные формы данных о файлах (SPEC §9): запись о файле, лента изменений SE, ответы поиска.
+// JSON в snake_case, как конфигурация и attr-файлы.
+
+export type FileStatus = 'active' | 'deleted' | 'transferred';
+
+export interface FileMetadata {
+  description: string;
+  tags: string[];
+  /** Свободные пары ключ-значение пользователя. */
+  custom: Record<string, string>;
+}
+
+/** Запись о файле — то, что видят клиенты (SPEC §9 «A file record»). */
+export interface FileRecord {
+  id: string;
+  name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  storage_element: string;
+  path: string;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  retention_until: string | null;
+  status: FileStatus;
+  metadata: FileMetadata;
+  version: number;
+}
+
+/** Ответ загрузки: запись плюс токен согласованности для read-your-writes (SPEC QR-4). */
+export interface UploadedFile extends FileRecord {
+  consistency_token: string;
+}
+
+export interface UploadResponse {
+  files: UploadedFile[];
+}
+
+/** Одно изменение в ленте SE (SPEC SE-5): последнее состояние записи с номером изменения. */
+export interface ChangeEntry {
+  seq: number;
+  record: FileRecord;
+}
+
+export interface ChangesResponse {
+  element_id: string;
+  changes: ChangeEntry[];
+  /** Номер последнего изменения в выдаче (или `after`, если изменений нет). */
+  last_seq: number;
+}
+
+export interface SearchResponse {
+  items: FileRecord[];
+  next_cursor: string | null;
+  total: number;
+}
+
+/** consistency_token = «<element_id>:<seq>». */
+export function formatConsistencyToken(elementId: string, seq: number): string {
+  return `${elementId}:${seq}`;
+}
+
+export function parseConsistencyToken(token: string): { elementId: string; seq: number } | null {
+  const match = /^([a-z0-9][a-z0-9-]{0,62}):(\d{1,15})$/.exec(token);
+  return match ? { elementId: match[1]!, seq: Number(match[2]) } : null;
+}
+
+/** Заголовки внутреннего протокола ingester → SE. */
+export const SE_HEADERS = {
+  /** Исходное имя файла, percent-encoded UTF-8. */
+  name: 'artstore-name',
+  /** Метаданные пользователя: base64url(JSON FileMetadata). */
+  metadata: 'artstore-metadata',
+} as const;
+
+/** Канал координации, в который SE сообщает о новых изменениях: JSON { element_id, seq } (SPEC QR-1). */
+export const SE_CHANGES_CHANNEL = 'se.changes';
+
+export interface SeChangeEvent {
+  element_id: string;
+  seq: number;
+}

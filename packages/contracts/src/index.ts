@@ -1,0 +1,3 @@
+export * from './files.js';
+export * from './auth.js';
+export * from './metadata.js';

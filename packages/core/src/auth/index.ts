@@ -1,0 +1,4 @@
+export * from './permissions.js';
+export * from './principal.js';
+export * from './jwt-verifier.js';
+export * from './service-token.js';

@@ -1,0 +1,113 @@
+// Проверка access-токенов RS256 по удалённому JWKS (SPEC AD-4). Ключи кешируются; неизвестный kid
+// вызывает перезапрос JWKS не чаще раза за cooldown; при недоступности admin-module проверка
+// продолжается по уже известным ключам. Заголовки jku/x5u/jwk никогда не используются для поиска ключа.
+import { decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
+import { ArtError } from '../errors.js';
+import { createPrincipal, type Principal } from './principal.js';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+const KID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+export interface JwtVerifierOptions {
+  jwksUrl: string;
+  issuer: string;
+  audience: string;
+  cooldownMs: number;
+  clockToleranceSeconds: number;
+  fetchTimeoutMs?: number;
+  /** Для тестов: подменяемые часы (мс). */
+  now?: () => number;
+  onRefetch?: (outcome: 'ok' | 'failed') => void;
+}
+
+export interface JwtVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+/** Поля access-токена ArtStore. */
+interface AccessClaims {
+  sub?: string;
+  jti?: string;
+  name?: string;
+  kind?: string;
+  roles?: unknown;
+  pwd_change?: boolean;
+}
+
+export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+  const now = options.now ?? Date.now;
+  const keys = new Map<string, CryptoKey>();
+  let lastFetchAt = Number.NEGATIVE_INFINITY;
+  let inFlight: Promise<void> | undefined;
+
+  async function fetchKeys(): Promise<void> {
+    lastFetchAt = now();
+    try {
+      const response = await fetch(options.jwksUrl, { signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 3000) });
+      if (!response.ok) throw new Error(`JWKS: HTTP ${response.status}`);
+      const body = (await response.json()) as { keys?: JWK[] };
+      const fresh = new Map<string, CryptoKey>();
+      for (const jwk of body.keys ?? []) {
+        if (jwk.kty !== 'RSA' || typeof jwk.kid !== 'string' || (jwk.alg !== undefined && jwk.alg !== 'RS256')) continue;
+        fresh.set(jwk.kid, (await importJWK(jwk, 'RS256')) as CryptoKey);
+      }
+      keys.clear();
+      for (const [kid, key] of fresh) keys.set(kid, key);
+      options.onRefetch?.('ok');
+    } catch {
+      // Оставляем прежние ключи: проверка токенов переживает недоступность admin-module.
+      options.onRefetch?.('failed');
+    }
+  }
+
+  async function keyFor(kid: string): Promise<CryptoKey | undefined> {
+    if (!keys.has(kid) && now() - lastFetchAt >= options.cooldownMs) {
+      inFlight ??= fetchKeys().finally(() => (inFlight = undefined));
+      await inFlight;
+    }
+    return keys.get(kid);
+  }
+
+  return {
+    async verify(token: string): Promise<Principal> {
+      let header: ReturnType<typeof decodeProtectedHeader>;
+      try {
+        header = decodeProtectedHeader(token);
+      } catch {
+        throw new ArtError('AUTH_TOKEN_INVALID', 'Токен не является JWT');
+      }
+      if (header.alg !== 'RS256') throw new ArtError('AUTH_TOKEN_INVALID', 'Допустим только алгоритм RS256');
+      if (header.typ !== ACCESS_TOKEN_TYPE) throw new ArtError('AUTH_TOKEN_INVALID', 'Это не access-токен');
+      if (typeof header.kid !== 'string' || !KID_PATTERN.test(header.kid)) {
+        throw new ArtError('AUTH_TOKEN_INVALID', 'Некорректный идентификатор ключа');
+      }
+      const key = await keyFor(header.kid);
+      if (!key) throw new ArtError('AUTH_TOKEN_INVALID', 'Ключ подписи неизвестен');
+      let claims: AccessClaims;
+      try {
+        const result = await jwtVerify<AccessClaims>(token, key, {
+          algorithms: ['RS256'],
+          issuer: options.issuer,
+          audience: options.audience,
+          typ: ACCESS_TOKEN_TYPE,
+          clockTolerance: options.clockToleranceSeconds,
+          requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        });
+        claims = result.payload;
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired) throw new ArtError('AUTH_TOKEN_EXPIRED');
+        throw new ArtError('AUTH_TOKEN_INVALID', 'Подпись или поля токена не прошли проверку');
+      }
+      const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+      return createPrincipal({
+        subject: claims.sub!,
+        username: claims.name ?? claims.sub!,
+        kind: claims.kind === 'service' ? 'service' : 'user',
+        roles,
+        mustChangePassword: claims.pwd_change === true,
+        tokenId: claims.jti!,
+        token,
+      });
+    },
+  };
+}

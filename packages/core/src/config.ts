@@ -1,0 +1,260 @@
+// Конфигурация (SPEC X-1): YAML-файл + переопределение переменными окружения
+// ARTSTORE_<SECTION>__<KEY> (двойное подчёркивание — вложенность). Единственное место,
+// где читается process.env. Ошибки называют ключ и источник значения.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ArtError } from './errors.js';
+import { parseSize } from './size.js';
+
+const ENV_PREFIX = 'ARTSTORE_';
+/** Переменные ARTSTORE_*, которые не являются ключами конфигурации. */
+const NON_CONFIG_ENV = new Set(['ARTSTORE_CONFIG', 'ARTSTORE_URL', 'ARTSTORE_TOKEN', 'ARTSTORE_USERNAME', 'ARTSTORE_PASSWORD']);
+const NON_CONFIG_ENV_PREFIXES = ['ARTSTORE_TEST_'];
+
+// Значения из окружения всегда строки: эти конструкторы принимают и строку, и «родной» тип YAML.
+const int = (min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const port = () => int(0, 65535);
+const bool = () =>
+  z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
+const list = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    z.array(z.string().min(1)),
+  );
+const size = () =>
+  z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
+    const bytes = typeof v === 'number' ? v : parseSize(v);
+    if (bytes === null) {
+      ctx.addIssue({ code: 'custom', message: `«${String(v)}» — не размер (примеры: 500MB, 2TiB, 1073741824)` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const endpoint = (defaultPort: number) =>
+  z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port().default(defaultPort),
+      /** Адрес, по которому сервис доступен другим сервисам; по умолчанию http://host:port. */
+      url: z.url().optional(),
+    })
+    .prefault({});
+
+const storageElementRef = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'латиница в нижнем регистре, цифры и «-»'),
+  url: z.url(),
+  priority: int().default(100),
+});
+
+export const configSchema = z.strictObject({
+  /** embedded — всё в одном процессе, admin/admin123 допустим; production — строгие проверки. */
+  profile: z.enum(['embedded', 'production']).default('embedded'),
+  data_dir: z.string().min(1).default('./.data'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      /** Предел тела JSON-запросов; загрузки файлов идут потоком и этим пределом не ограничены. */
+      json_body_limit: size().default(1024 * 1024),
+      /** Предел суммарного размера заголовков (Node maxHeaderSize); сверх — 431. */
+      max_header_size: size().default(16 * 1024),
+      request_timeout_ms: int(0).default(0),
+      cors: z.strictObject({ allowed_origins: list().default([]) }).prefault({}),
+      /** Отдавать /metrics без токена (SPEC AD-11: «metrics (configurable)»). */
+      public_metrics: bool().default(true),
+    })
+    .prefault({}),
+  services: z
+    .strictObject({
+      admin: endpoint(8000),
+      storage_element: endpoint(8010),
+      ingester: endpoint(8020),
+      query: endpoint(8030),
+      gateway: endpoint(4200),
+    })
+    .prefault({}),
+  /** Нет секции — встроенный PGlite в data_dir. */
+  database: z
+    .strictObject({
+      host: z.string().min(1),
+      port: port().default(5432),
+      username: z.string().min(1),
+      password: z.string().optional(),
+      database: z.string().min(1),
+      ssl: bool().default(false),
+      max_connections: int(1, 1000).default(10),
+      /** Префикс таблиц кеша SE: несколько SE могут делить одну БД (SPEC SE-4). */
+      table_prefix: z.string().regex(/^[a-z][a-z0-9_]{0,30}$/).default('se_'),
+    })
+    .optional(),
+  /** Нет секции — координация и очередь задач в процессе. */
+  redis: z
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\//, 'ожидается redis://… или rediss://…').optional(),
+      cluster: z.array(z.strictObject({ host: z.string().min(1), port: port() })).min(1).optional(),
+      key_prefix: z.string().min(1).default('artstore:'),
+    })
+    .refine((r) => (r.url === undefined) !== (r.cluster === undefined), 'нужен ровно один из ключей url или cluster')
+    .optional(),
+  auth: z
+    .strictObject({
+      jwt: z
+        .strictObject({
+          algorithm: z.literal('RS256').default('RS256'),
+          issuer: z.string().min(1).default('artstore'),
+          audience: z.string().min(1).default('artstore'),
+          access_ttl_seconds: int(60, 24 * 3600).default(1800),
+          /** По умолчанию <services.admin>/.well-known/jwks.json. */
+          jwks_url: z.url().optional(),
+          /** Не чаще одного перезапроса JWKS за этот интервал при неизвестном kid. */
+          jwks_cooldown_ms: int(0).default(30_000),
+          clock_tolerance_seconds: int(0, 300).default(5),
+        })
+        .prefault({}),
+      /**
+       * Пароль первого администратора в профиле production (SPEC AD-1): без него, или со значением
+       * по умолчанию, старт отказывает. В профиле embedded — admin/admin123 со сменой при первом входе.
+       */
+      initial_admin_password: z.string().min(1).optional(),
+      /** Ключ шифрования закрытых ключей в БД (32 байта, base64). Во встроенном режиме создаётся в data_dir. */
+      master_key: z.string().min(1).optional(),
+      /** Учётные данные этого сервиса для вызовов других сервисов (client_credentials, SPEC AD-3). */
+      client: z.strictObject({ client_id: z.string().min(1), client_secret: z.string().min(8) }).optional(),
+      /** Сервисные учётные записи, которые admin-module заводит при старте (конфигурация как код, BY-7). */
+      service_clients: z
+        .array(
+          z.strictObject({
+            client_id: z.string().min(1),
+            client_secret: z.string().min(16),
+            roles: z.array(z.string().min(1)).min(1),
+          }),
+        )
+        .default([]),
+    })
+    .prefault({}),
+  storage: z
+    .strictObject({
+      element_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('se-local'),
+      type: z.literal('local').default('local'),
+      max_size: size().default(10 * 2 ** 30),
+      local: z.strictObject({ base_path: z.string().min(1).optional() }).prefault({}),
+    })
+    .prefault({}),
+  /** Элементы хранения, известные ingester/query статически (до service discovery, SPEC AD-8). */
+  storage_elements: z.array(storageElementRef).default([]),
+  query: z
+    .strictObject({
+      poll_interval_ms: int(50).default(2000),
+      consistency_wait_ms: int(0, 60_000).default(5000),
+      change_batch_size: int(1, 10_000).default(500),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ServiceName = keyof Config['services'];
+
+export interface LoadConfigOptions {
+  /** Путь к YAML; по умолчанию ARTSTORE_CONFIG, если задан. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Значения поверх файла и окружения (тесты, CLI-флаги). */
+  overrides?: Record<string, unknown>;
+}
+
+/** Читает, сливает и проверяет конфигурацию. Бросает ArtError CONFIG_INVALID с перечнем ключей. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.ARTSTORE_CONFIG;
+  const fromFile = file === undefined ? {} : readYaml(file);
+  const { values: fromEnv, sources } = envToObject(env);
+  const merged = deepMerge(deepMerge(fromFile, fromEnv), options.overrides ?? {});
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = issue.path.join('.');
+      const unknown = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => (key ? `${key}.${k}` : k)) : [];
+      const where = unknown.length > 0 ? unknown.join(', ') : key || '(корень)';
+      const source = sources.get(where) ?? (file ? `файл ${file}` : 'не задан');
+      return `${where}: ${issue.message} [${source}]`;
+    });
+    throw new ArtError('CONFIG_INVALID', `Некорректная конфигурация:\n  ${lines.join('\n  ')}`);
+  }
+  const config = result.data;
+  config.data_dir = resolve(config.data_dir);
+  return config;
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ArtError('CONFIG_INVALID', `Не удалось прочитать файл конфигурации ${file}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new ArtError('CONFIG_INVALID', `Файл ${file} — некорректный YAML: ${(error as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ArtError('CONFIG_INVALID', `Файл ${file}: на верхнем уровне ожидается объект`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** ARTSTORE_DATABASE__HOST=x → { database: { host: 'x' } }; запоминает, откуда пришёл каждый ключ. */
+function envToObject(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; sources: Map<string, string> } {
+  const values: Record<string, unknown> = {};
+  const sources = new Map<string, string>();
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    if (NON_CONFIG_ENV.has(name) || NON_CONFIG_ENV_PREFIXES.some((p) => name.startsWith(p))) continue;
+    const path = name.slice(ENV_PREFIX.length).toLowerCase().split('__');
+    let node = values;
+    for (const segment of path.slice(0, -1)) {
+      const next = node[segment];
+      node = (typeof next === 'object' && next !== null ? next : (node[segment] = {})) as Record<string, unknown>;
+    }
+    node[path[path.length - 1]!] = value;
+    sources.set(path.join('.'), `переменная ${name}`);
+  }
+  return { values, sources };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+/** Адрес сервиса для других сервисов. */
+export function serviceUrl(config: Config, service: ServiceName): string {
+  const endpoint = config.services[service];
+  return (endpoint.url ?? `http://${endpoint.host === '0.0.0.0' ? '127.0.0.1' : endpoint.host}:${endpoint.port}`).replace(/\/$/, '');
+}
+
+/** Настройки клиента CLI: адрес шлюза и учётные данные из окружения (флаги CLI их перекрывают). */
+export function readClientEnv(env: NodeJS.ProcessEnv = process.env): {
+  url?: string;
+  token?: string;
+  username?: string;
+  password?: string;
+} {
+  return { url: env.ARTSTORE_URL, token: env.ARTSTORE_TOKEN, username: env.ARTSTORE_USERNAME, password: env.ARTSTORE_PASSWORD };
+}

@@ -1,0 +1,28 @@
+// Одна строка журнала на запрос (SPEC X-4) вместо пары «incoming/completed» fastify: метод, путь
+// без строки запроса (в ней бывают токены ссылок), статус, длительность. Служебные маршруты —
+// health, metrics и опрос ленты изменений — на уровне debug, чтобы не топить полезные строки.
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+
+const QUIET = [/^\/health\//, /^\/metrics$/, /^\/api\/changes$/];
+
+export class RequestLogController extends LogController {
+  constructor() {
+    super({ requestIdLogLabel: 'request_id' });
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const path = request.url.split('?')[0]!;
+    const entry = {
+      method: request.method,
+      path,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      ...(error ? { err: error } : {}),
+    };
+    if (error) request.log.error(entry, 'request_completed');
+    else if (QUIET.some((p) => p.test(path)) && reply.statusCode < 400) request.log.debug(entry, 'request_completed');
+    else request.log.info(entry, 'request_completed');
+  }
+}

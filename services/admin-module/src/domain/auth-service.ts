@@ -1,0 +1,116 @@
+// Вход, смена пароля и client_credentials (SPEC AD-1, AD-3, §9).
+import { ArtError, uuidv7, type Logger } from '@artstore/core';
+import type { TokenResponse } from '@artstore/contracts';
+import type { ServiceAccountStore } from '../store/service-accounts.js';
+import type { UserStore } from '../store/users.js';
+import { assertPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import type { TokenIssuer } from './token-issuer.js';
+
+/** Пароль администратора по умолчанию: допустим только в профиле embedded и только до первого входа (SPEC AD-1). */
+export const DEFAULT_ADMIN_PASSWORD = 'admin123';
+export const SYSTEM_ADMIN = 'admin';
+
+export interface AuthServiceDeps {
+  users: UserStore;
+  serviceAccounts: ServiceAccountStore;
+  issuer: TokenIssuer;
+  logger: Logger;
+}
+
+export function createAuthService({ users, serviceAccounts, issuer, logger }: AuthServiceDeps) {
+  async function tokenFor(subject: Parameters<TokenIssuer['issue']>[0]): Promise<TokenResponse> {
+    const { token, expiresIn } = await issuer.issue(subject);
+    return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, password_change_required: subject.mustChangePassword };
+  }
+
+  return {
+    async login(username: string, password: string, ip: string): Promise<TokenResponse> {
+      const user = await users.byUsername(username);
+      const ok = await verifyPassword(password, user?.password_hash);
+      if (!user || !ok) {
+        logger.warn({ username, ip }, 'auth_login_failed');
+        throw new ArtError('AUTH_INVALID_CREDENTIALS');
+      }
+      if (user.disabled) {
+        logger.warn({ username, ip }, 'auth_login_disabled');
+        throw new ArtError('AUTH_ACCOUNT_DISABLED');
+      }
+      logger.info({ username, ip, must_change_password: user.must_change_password }, 'auth_login_succeeded');
+      return tokenFor({
+        subject: user.id,
+        name: user.username,
+        kind: 'user',
+        roles: user.roles,
+        mustChangePassword: user.must_change_password,
+      });
+    },
+
+    async changePassword(userId: string, current: string, next: string): Promise<TokenResponse> {
+      const user = await users.byId(userId);
+      if (!user) throw new ArtError('AUTH_TOKEN_INVALID', 'Пользователь токена не существует');
+      if (!(await verifyPassword(current, user.password_hash))) {
+        logger.warn({ username: user.username }, 'auth_password_change_failed');
+        throw new ArtError('AUTH_INVALID_CREDENTIALS', 'Текущий пароль неверен');
+      }
+      assertPasswordPolicy(next, { username: user.username, previous: current });
+      await users.setPassword(user.id, await hashPassword(next));
+      logger.info({ username: user.username }, 'auth_password_changed');
+      return tokenFor({ subject: user.id, name: user.username, kind: 'user', roles: user.roles, mustChangePassword: false });
+    },
+
+    async clientCredentials(clientId: string, secret: string): Promise<TokenResponse> {
+      const account = await serviceAccounts.byClientId(clientId);
+      const ok = await verifyPassword(secret, account?.secret_hash);
+      if (!account || !ok || account.disabled) {
+        logger.warn({ client_id: clientId }, 'auth_client_credentials_failed');
+        throw new ArtError('AUTH_INVALID_CREDENTIALS', 'Неверный client_id или client_secret');
+      }
+      return tokenFor({ subject: `svc:${clientId}`, name: clientId, kind: 'service', roles: account.roles, mustChangePassword: false });
+    },
+
+    /**
+     * Первый администратор (SPEC AD-1): в embedded — admin/admin123, в production — пароль из
+     * auth.initial_admin_password (отсутствующий или по умолчанию — отказ старта). Смена при первом входе — всегда.
+     */
+    async bootstrapAdmin(profile: 'embedded' | 'production', initialPassword: string | undefined): Promise<void> {
+      if ((await users.count()) > 0) return;
+      let password = DEFAULT_ADMIN_PASSWORD;
+      if (profile === 'production') {
+        if (initialPassword === undefined || initialPassword === DEFAULT_ADMIN_PASSWORD) {
+          throw new ArtError(
+            'CONFIG_INVALID',
+            'Профиль production: задайте auth.initial_admin_password (ARTSTORE_AUTH__INITIAL_ADMIN_PASSWORD), не admin123',
+          );
+        }
+        assertPasswordPolicy(initialPassword, { username: SYSTEM_ADMIN });
+        password = initialPassword;
+      }
+      const created = await users.insertIfAbsent({
+        id: uuidv7(),
+        username: SYSTEM_ADMIN,
+        password_hash: await hashPassword(password),
+        roles: ['admin'],
+        disabled: false,
+        must_change_password: true,
+        password_changed_at: new Date(),
+      });
+      if (created) logger.info({ username: SYSTEM_ADMIN }, 'admin_bootstrapped');
+    },
+
+    /** Сервисные учётные записи из конфигурации (BY-7): секрет в БД только как bcrypt-хеш. */
+    async syncServiceClients(clients: readonly { client_id: string; client_secret: string; roles: string[] }[]): Promise<void> {
+      for (const client of clients) {
+        const existing = await serviceAccounts.byClientId(client.client_id);
+        const same =
+          existing !== undefined &&
+          existing.roles.join(',') === client.roles.join(',') &&
+          (await verifyPassword(client.client_secret, existing.secret_hash));
+        if (!same) {
+          await serviceAccounts.upsert({ client_id: client.client_id, secret_hash: await hashPassword(client.client_secret), roles: client.roles });
+          logger.info({ client_id: client.client_id, roles: client.roles }, 'service_account_synced');
+        }
+      }
+    },
+  };
+}
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,122 @@
+import { ArtError, type Principal } from '@artstore/core';
+import type { ClientCredentialsRequest, LoginRequest, PasswordChangeRequest } from '@artstore/contracts';
+import type { FastifyInstance } from 'fastify';
+import type { AuthService } from '../domain/auth-service.js';
+import type { TokenIssuer } from '../domain/token-issuer.js';
+
+const tokenResponse = {
+  type: 'object',
+  required: ['access_token', 'token_type', 'expires_in', 'password_change_required'],
+  properties: {
+    access_token: { type: 'string' },
+    token_type: { type: 'string', const: 'Bearer' },
+    expires_in: { type: 'integer' },
+    password_change_required: { type: 'boolean' },
+  },
+} as const;
+
+export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issuer: TokenIssuer): void {
+  app.post<{ Body: LoginRequest }>(
+    '/api/auth/login',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Вход по имени и паролю',
+        tags: ['auth'],
+        security: [],
+        body: {
+          type: 'object',
+          required: ['username', 'password'],
+          additionalProperties: false,
+          properties: {
+            username: { type: 'string', minLength: 1, maxLength: 128 },
+            password: { type: 'string', minLength: 1, maxLength: 1024 },
+            totp: { type: 'string', maxLength: 16 },
+          },
+        },
+        response: { 200: tokenResponse },
+      },
+    },
+    async (request) => auth.login(request.body.username, request.body.password, request.ip),
+  );
+
+  app.post<{ Body: ClientCredentialsRequest }>(
+    '/api/auth/token',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Токен сервисной учётной записи (OAuth2 client_credentials)',
+        tags: ['auth'],
+        security: [],
+        body: {
+          type: 'object',
+          required: ['grant_type', 'client_id', 'client_secret'],
+          additionalProperties: false,
+          properties: {
+            grant_type: { type: 'string', const: 'client_credentials' },
+            client_id: { type: 'string', minLength: 1, maxLength: 128 },
+            client_secret: { type: 'string', minLength: 1, maxLength: 1024 },
+          },
+        },
+        response: { 200: tokenResponse },
+      },
+    },
+    async (request) => auth.clientCredentials(request.body.client_id, request.body.client_secret),
+  );
+
+  app.post<{ Body: PasswordChangeRequest }>(
+    '/api/users/me/password',
+    {
+      config: { allowPendingPasswordChange: true },
+      schema: {
+        summary: 'Смена своего пароля; ответ — новый токен без требования смены',
+        tags: ['users'],
+        body: {
+          type: 'object',
+          required: ['current_password', 'new_password'],
+          additionalProperties: false,
+          properties: {
+            current_password: { type: 'string', minLength: 1, maxLength: 1024 },
+            new_password: { type: 'string', minLength: 1, maxLength: 1024 },
+          },
+        },
+        response: { 200: tokenResponse },
+      },
+    },
+    async (request) => {
+      const principal = userPrincipal(request.principal);
+      return auth.changePassword(principal.subject, request.body.current_password, request.body.new_password);
+    },
+  );
+
+  app.get(
+    '/api/users/me',
+    { config: { allowPendingPasswordChange: true }, schema: { summary: 'Текущий пользователь', tags: ['users'] } },
+    async (request) => {
+      const principal = userPrincipal(request.principal);
+      return {
+        id: principal.subject,
+        username: principal.username,
+        roles: principal.roles,
+        permissions: [...principal.permissions].sort(),
+        password_change_required: principal.mustChangePassword,
+      };
+    },
+  );
+
+  app.get(
+    '/.well-known/jwks.json',
+    { config: { public: true }, schema: { summary: 'Открытые ключи подписи токенов (JWKS)', tags: ['auth'], security: [] } },
+    async (_request, reply) => {
+      // Короткое кеширование: новый ключ публикуется заранее (SPEC AD-4), клиенты успевают его увидеть.
+      void reply.header('cache-control', 'public, max-age=60');
+      return issuer.jwks();
+    },
+  );
+}
+
+function userPrincipal(principal: Principal | undefined): Principal {
+  if (!principal) throw new ArtError('AUTH_TOKEN_MISSING');
+  if (principal.kind !== 'user') throw new ArtError('FORBIDDEN', 'Операция доступна только пользователю');
+  return principal;
+}

@@ -1,0 +1,1 @@
+export { startAdminModule, ADMIN_MODULE } from './main.js';

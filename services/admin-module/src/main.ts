@@ -1,0 +1,50 @@
+// Сборка admin-module из портов (SPEC §3). Только связывание — логика в domain/, SQL в store/.
+import {
+  createServer,
+  listen,
+  runMigrations,
+  serverOptionsFrom,
+  verifierFromConfig,
+  type RunningService,
+  type ServiceRuntime,
+} from '@artstore/core';
+import { createAuthService } from './domain/auth-service.js';
+import { masterKeyFrom } from './domain/master-key.js';
+import { createTokenIssuer } from './domain/token-issuer.js';
+import { registerAuthRoutes } from './http/auth-routes.js';
+import { adminMigrations } from './store/migrations.js';
+import { createServiceAccountStore } from './store/service-accounts.js';
+import { createSigningKeyStore } from './store/signing-keys.js';
+import { createUserStore } from './store/users.js';
+
+export const ADMIN_MODULE = 'admin-module';
+
+export async function startAdminModule(runtime: ServiceRuntime): Promise<RunningService> {
+  const { config, db, coordination } = runtime;
+  const logger = runtime.logger.child({ service: ADMIN_MODULE });
+  await runMigrations(db, ADMIN_MODULE, adminMigrations);
+
+  const users = createUserStore(db);
+  const serviceAccounts = createServiceAccountStore(db);
+  const issuer = await createTokenIssuer({
+    keys: createSigningKeyStore(db),
+    masterKey: masterKeyFrom(config.auth.master_key),
+    issuer: config.auth.jwt.issuer,
+    audience: config.auth.jwt.audience,
+    accessTtlSeconds: config.auth.jwt.access_ttl_seconds,
+  });
+  const auth = createAuthService({ users, serviceAccounts, issuer, logger });
+  await auth.bootstrapAdmin(config.profile, config.auth.initial_admin_password);
+  await auth.syncServiceClients(config.auth.service_clients);
+
+  const { app } = await createServer({
+    service: ADMIN_MODULE,
+    description: 'Пользователи, токены, JWKS, реестр элементов хранения, аудит',
+    logger,
+    verifier: verifierFromConfig(config),
+    readiness: { database: () => db.ping(), coordination: () => coordination.ping() },
+    ...serverOptionsFrom(config),
+  });
+  registerAuthRoutes(app, auth, issuer);
+  return listen(ADMIN_MODULE, app, config.services.admin);
+}

@@ -1,0 +1,47 @@
+import type { Queryable } from '@artstore/core';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  roles: string[];
+  disabled: boolean;
+  must_change_password: boolean;
+  password_changed_at: Date;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function createUserStore(db: Queryable) {
+  return {
+    async count(): Promise<number> {
+      const { rows } = await db.query<{ n: number }>('select count(*)::int as n from admin_users');
+      return rows[0]?.n ?? 0;
+    },
+    async byUsername(username: string): Promise<UserRow | undefined> {
+      const { rows } = await db.query<UserRow>('select * from admin_users where username = $1', [username]);
+      return rows[0];
+    },
+    async byId(id: string): Promise<UserRow | undefined> {
+      const { rows } = await db.query<UserRow>('select * from admin_users where id = $1', [id]);
+      return rows[0];
+    },
+    /** Создаёт пользователя, если имени ещё нет; false — уже существует (гонка двух экземпляров admin). */
+    async insertIfAbsent(user: Omit<UserRow, 'created_at' | 'updated_at'>): Promise<boolean> {
+      const { rowCount } = await db.query(
+        `insert into admin_users (id, username, password_hash, roles, disabled, must_change_password, password_changed_at, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, now(), now()) on conflict (username) do nothing`,
+        [user.id, user.username, user.password_hash, user.roles, user.disabled, user.must_change_password, user.password_changed_at],
+      );
+      return rowCount === 1;
+    },
+    async setPassword(id: string, passwordHash: string): Promise<void> {
+      await db.query(
+        `update admin_users set password_hash = $2, must_change_password = false, password_changed_at = now(), updated_at = now()
+         where id = $1`,
+        [id, passwordHash],
+      );
+    },
+  };
+}
+export type UserStore = ReturnType<typeof createUserStore>;

@@ -1,0 +1,40 @@
+// Передача одного файла на SE потоком (SPEC IN-1): байты идут от клиента к SE без буферизации,
+// backpressure держит undici. Повтор на другом SE невозможен: поток уже частично прочитан (IN-7).
+import type { Readable } from 'node:stream';
+import type { Principal } from '@artstore/core';
+import { formatConsistencyToken, SE_HEADERS, type FileMetadata, type FileRecord, type UploadedFile } from '@artstore/contracts';
+import type { StorageElementPool } from './storage-elements.js';
+
+export interface UploadInput {
+  body: Readable;
+  name: string;
+  contentType: string;
+  declaredLength?: number;
+  metadata: FileMetadata;
+  storageElement?: string;
+  principal: Principal;
+  requestId: string;
+}
+
+export function createUploader(pool: StorageElementPool) {
+  return {
+    async upload(input: UploadInput): Promise<UploadedFile> {
+      const { ref, client } = pool.choose(input.storageElement);
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${input.principal.token}`,
+        'content-type': input.contentType,
+        [SE_HEADERS.name]: encodeURIComponent(input.name),
+        [SE_HEADERS.metadata]: Buffer.from(JSON.stringify(input.metadata)).toString('base64url'),
+      };
+      if (input.declaredLength !== undefined) headers['content-length'] = String(input.declaredLength);
+      const stored = await client.json<FileRecord & { seq: number }>('POST', '/api/files', {
+        headers,
+        body: input.body,
+        requestId: input.requestId,
+      });
+      const { seq, ...record } = stored;
+      return { ...record, consistency_token: formatConsistencyToken(ref.id, seq) };
+    },
+  };
+}
+export type Uploader = ReturnType<typeof createUploader>;

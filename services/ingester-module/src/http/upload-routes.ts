@@ -1,0 +1,138 @@
+// POST /api/files (SPEC §9, IN-1): multipart/form-data с одним или многими файлами и полями
+// метаданных или любое другое тело как сырой поток. Каждый файл уходит на SE потоком.
+import type { Readable } from 'node:stream';
+import multipart from '@fastify/multipart';
+import { ArtError, parseContentDispositionFilename, requirePermission } from '@artstore/core';
+import { normalizeMetadata, parseTagsField, type UploadedFile, type UploadResponse } from '@artstore/contracts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { assertClientFileName } from '../domain/file-names.js';
+import type { Uploader } from '../domain/uploader.js';
+
+const MAX_FILES_PER_REQUEST = 100;
+
+interface RawUploadQuery {
+  name?: string;
+  description?: string;
+  tags?: string;
+  storage_element?: string;
+}
+
+export async function registerUploadRoutes(app: FastifyInstance, uploader: Uploader): Promise<void> {
+  // Своя область плагина: здесь тело не разбирается (кроме multipart) — JSON тоже идёт как файл.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    // preservePath: имя части приходит как есть, и путь в нём отклоняется, а не обрезается молча.
+    await scope.register(multipart, {
+      preservePath: true,
+      limits: {
+        fileSize: Number.MAX_SAFE_INTEGER,
+        files: MAX_FILES_PER_REQUEST,
+        fields: 32,
+        fieldSize: 64 * 1024,
+        parts: MAX_FILES_PER_REQUEST + 32,
+        headerPairs: 64,
+      },
+    });
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+    scope.post<{ Querystring: RawUploadQuery }>(
+      '/api/files',
+      {
+        schema: {
+          summary: 'Загрузка файлов: multipart/form-data (file, description, tags, metadata, storage_element) или сырое тело',
+          tags: ['files'],
+          querystring: {
+            type: 'object',
+            properties: {
+              name: { type: 'string', maxLength: 1024 },
+              description: { type: 'string', maxLength: 4096 },
+              tags: { type: 'string', maxLength: 8192 },
+              storage_element: { type: 'string', maxLength: 63 },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        requirePermission(request.principal, 'files:write');
+        const files = request.isMultipart()
+          ? await uploadMultipart(request, uploader)
+          : [await uploadRaw(request, uploader)];
+        return reply.code(201).send({ files } satisfies UploadResponse);
+      },
+    );
+  });
+}
+
+async function uploadRaw(request: FastifyRequest<{ Querystring: RawUploadQuery }>, uploader: Uploader): Promise<UploadedFile> {
+  const query = request.query;
+  const name = assertClientFileName(query.name ?? parseContentDispositionFilename(request.headers['content-disposition']));
+  const length = request.headers['content-length'];
+  return uploader.upload({
+    body: request.body as Readable,
+    name,
+    contentType: request.headers['content-type'] ?? 'application/octet-stream',
+    declaredLength: length === undefined ? undefined : Number(length),
+    metadata: normalizeMetadata({
+      description: query.description,
+      tags: query.tags === undefined ? undefined : parseTagsField(query.tags),
+    }),
+    storageElement: query.storage_element,
+    principal: request.principal!,
+    requestId: request.id,
+  });
+}
+
+/** Поля метаданных должны идти до файлов в форме: файл уходит на SE, как только встречен. */
+async function uploadMultipart(request: FastifyRequest, uploader: Uploader): Promise<UploadedFile[]> {
+  const fields: { description?: string; tags?: string[]; custom?: Record<string, string> } = {};
+  let storageElement: string | undefined;
+  const uploaded: UploadedFile[] = [];
+  for await (const part of request.parts()) {
+    if (part.type === 'field') {
+      const value = String(part.value);
+      switch (part.fieldname) {
+        case 'description':
+          fields.description = value;
+          break;
+        case 'tags':
+          fields.tags = parseTagsField(value);
+          break;
+        case 'metadata':
+          fields.custom = parseCustomMetadata(value);
+          break;
+        case 'storage_element':
+          storageElement = value;
+          break;
+        default:
+          throw new ArtError('VALIDATION_FAILED', `Неизвестное поле формы «${part.fieldname}»`);
+      }
+      continue;
+    }
+    if (part.fieldname !== 'file') {
+      part.file.resume();
+      throw new ArtError('VALIDATION_FAILED', `Файлы передаются в поле «file», получено «${part.fieldname}»`);
+    }
+    const name = assertClientFileName(part.filename);
+    uploaded.push(
+      await uploader.upload({
+        body: part.file,
+        name,
+        contentType: part.mimetype || 'application/octet-stream',
+        metadata: normalizeMetadata(fields),
+        storageElement,
+        principal: request.principal!,
+        requestId: request.id,
+      }),
+    );
+  }
+  if (uploaded.length === 0) throw new ArtError('UPLOAD_EMPTY', 'В форме нет ни одного поля «file»');
+  return uploaded;
+}
+
+function parseCustomMetadata(value: string): Record<string, string> {
+  try {
+    return JSON.parse(value) as Record<string, string>;
+  } catch {
+    throw new ArtError('VALIDATION_FAILED', 'Поле metadata: ожидается JSON-объект строк');
+  }
+}

@@ -1,0 +1,1 @@
+export { startIngesterModule, INGESTER_MODULE } from './main.js';

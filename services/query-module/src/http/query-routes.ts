@@ -1,0 +1,133 @@
+// Поиск, запись о файле и выдача байтов (SPEC §9, QR-2, QR-4, QR-6).
+import { ArtError, requirePermission, UUID_PATTERN, type ServiceClient } from '@artstore/core';
+import { parseConsistencyToken, type SearchResponse } from '@artstore/contracts';
+import type { FastifyInstance } from 'fastify';
+import type { ChangeFollower } from '../domain/change-follower.js';
+import type { FileIndex } from '../store/file-index.js';
+
+export interface QueryRoutesDeps {
+  index: FileIndex;
+  follower: ChangeFollower;
+  elements: ReadonlyMap<string, ServiceClient>;
+  consistencyWaitMs: number;
+}
+
+/** Заголовки, которые выдача пересылает SE и возвращает клиенту без изменений. */
+const FORWARDED_REQUEST_HEADERS = ['range', 'if-range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
+const FORWARDED_RESPONSE_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-range',
+  'accept-ranges',
+  'etag',
+  'last-modified',
+  'content-disposition',
+  'cache-control',
+];
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: UUID_PATTERN.source } },
+} as const;
+
+interface SearchQuery {
+  q?: string;
+  limit?: number;
+  cursor?: string;
+  consistency_token?: string;
+}
+
+export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps): void {
+  app.get<{ Querystring: SearchQuery }>(
+    '/api/search',
+    {
+      schema: {
+        summary: 'Поиск файлов по имени и описанию',
+        tags: ['search'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            q: { type: 'string', maxLength: 512 },
+            limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 },
+            cursor: { type: 'string', maxLength: 256 },
+            consistency_token: { type: 'string', maxLength: 128 },
+          },
+        },
+      },
+    },
+    async (request, reply): Promise<SearchResponse> => {
+      requirePermission(request.principal, 'files:read');
+      const { q = '', limit = 20, cursor, consistency_token: token } = request.query;
+      if (token !== undefined) {
+        const parsed = parseConsistencyToken(token);
+        if (!parsed) throw new ArtError('VALIDATION_FAILED', 'consistency_token: ожидается «<element_id>:<seq>»');
+        const caughtUp = await deps.follower.waitFor(parsed.elementId, parsed.seq, deps.consistencyWaitMs);
+        // Индекс не догнал за отведённое время: отвечаем, но честно помечаем (SPEC QR-4).
+        if (!caughtUp) void reply.header('artstore-consistency', 'stale');
+      }
+      const page = await deps.index.search(q.trim(), limit, decodeCursor(cursor));
+      return { items: page.items, total: page.total, next_cursor: page.next ? encodeCursor(page.next) : null };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/files/:id',
+    { schema: { summary: 'Запись о файле', tags: ['files'], params: idParams } },
+    async (request) => {
+      requirePermission(request.principal, 'files:read');
+      const record = await deps.index.get(request.params.id);
+      if (!record) throw new ArtError('FILE_NOT_FOUND', `Файл ${request.params.id} не найден`);
+      return record;
+    },
+  );
+
+  app.route<{ Params: { id: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/api/files/:id/content',
+    exposeHeadRoute: false,
+    schema: { summary: 'Байты файла: потоковый прокси к SE-владельцу с Range и условными запросами', tags: ['files'], params: idParams },
+    handler: async (request, reply) => {
+      const principal = requirePermission(request.principal, 'files:read');
+      const record = await deps.index.get(request.params.id);
+      if (!record || record.status !== 'active') throw new ArtError('FILE_NOT_FOUND', `Файл ${request.params.id} не найден`);
+      const client = deps.elements.get(record.storage_element);
+      if (!client) throw new ArtError('UPSTREAM_UNAVAILABLE', `Элемент хранения ${record.storage_element} неизвестен этому узлу`);
+      const headers: Record<string, string> = { authorization: `Bearer ${principal.token}` };
+      for (const name of FORWARDED_REQUEST_HEADERS) {
+        const value = request.headers[name];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      const upstream = await client.stream(request.method === 'HEAD' ? 'HEAD' : 'GET', `/api/files/${record.id}/content`, {
+        headers,
+        requestId: request.id,
+      });
+      void reply.code(upstream.status);
+      for (const name of FORWARDED_RESPONSE_HEADERS) {
+        const value = upstream.headers[name];
+        if (value !== undefined) void reply.header(name, value);
+      }
+      if (request.method === 'HEAD' || upstream.status === 304) {
+        upstream.body.resume();
+        return reply.send();
+      }
+      return reply.send(upstream.body);
+    },
+  });
+}
+
+function encodeCursor(next: { createdAt: string; id: string }): string {
+  return Buffer.from(JSON.stringify([next.createdAt, next.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): { createdAt: string; id: string } | null {
+  if (cursor === undefined) return null;
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    if (Number.isNaN(Date.parse(createdAt)) || !UUID_PATTERN.test(id)) throw new Error('bad cursor');
+    return { createdAt, id };
+  } catch {
+    throw new ArtError('VALIDATION_FAILED', 'cursor: неизвестный формат курсора');
+  }
+}

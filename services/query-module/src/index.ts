@@ -1,0 +1,1 @@
+export { startQueryModule, QUERY_MODULE } from './main.js';

@@ -1,0 +1,61 @@
+// attr.json — единственный источник истины о файле (SPEC SE-2). Версионированная схема;
+// кеш в БД и все индексы строятся из этих файлов.
+import type { FileMetadata, FileRecord, FileStatus } from '@artstore/contracts';
+
+export const ATTR_SCHEMA = 'artstore.attr/v1';
+
+export interface AttrRecord {
+  schema: typeof ATTR_SCHEMA;
+  id: string;
+  element_id: string;
+  path: string;
+  original_name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  stored: { encoding: 'identity' | 'gzip' | 'br'; size: number; sha256: string };
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+  retention_until: string | null;
+  status: FileStatus;
+  metadata: FileMetadata;
+  version: number;
+}
+
+export function recordFromAttr(attr: AttrRecord): FileRecord {
+  return {
+    id: attr.id,
+    name: attr.original_name,
+    content_type: attr.content_type,
+    size: attr.size,
+    sha256: attr.sha256,
+    storage_element: attr.element_id,
+    path: attr.path,
+    created_at: attr.created_at,
+    created_by: attr.created_by,
+    updated_at: attr.updated_at,
+    retention_until: attr.retention_until,
+    status: attr.status,
+    metadata: attr.metadata,
+    version: attr.version,
+  };
+}
+
+/** Сериализация attr: ключи по алфавиту и отступы — стабильный, читаемый человеком вид. */
+export function serializeAttr(attr: AttrRecord): Buffer {
+  return Buffer.from(`${JSON.stringify(sortKeys(attr), null, 2)}\n`, 'utf8');
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}

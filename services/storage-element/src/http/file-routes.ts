@@ -1,0 +1,184 @@
+// HTTP API элемента хранения: приём байтов от ingester, запись о файле, выдача байтов, лента изменений.
+import type { Readable } from 'node:stream';
+import {
+  ArtError,
+  decide,
+  formatContentDisposition,
+  requirePermission,
+  UUID_PATTERN,
+  type BlobStore,
+} from '@artstore/core';
+import { normalizeMetadata, SE_HEADERS, type ChangesResponse, type FileMetadata } from '@artstore/contracts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { recordFromAttr, type AttrRecord } from '../domain/attr.js';
+import type { FileWriter } from '../domain/file-writer.js';
+import type { FileCache } from '../store/file-cache.js';
+
+export interface FileRoutesDeps {
+  elementId: string;
+  writer: FileWriter;
+  cache: FileCache;
+  blobs: BlobStore;
+}
+
+const MAX_NAME_BYTES = 1024;
+
+export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): void {
+  // Тело загрузки не разбирается: любой тип содержимого приходит потоком в обработчик.
+  // Отдельная область плагина — JSON-маршруты SE сохраняют обычный разбор тела.
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    scope.post(
+      '/api/files',
+      {
+        schema: {
+          summary: 'Принять байты файла (внутренний вызов ingester): тело — поток байтов',
+          tags: ['files'],
+          headers: {
+            type: 'object',
+            required: [SE_HEADERS.name],
+            properties: { [SE_HEADERS.name]: { type: 'string', minLength: 1 }, [SE_HEADERS.metadata]: { type: 'string' } },
+          },
+        },
+      },
+      async (request, reply) => {
+        const principal = requirePermission(request.principal, 'files:write');
+        const originalName = decodeName(request.headers[SE_HEADERS.name]);
+        const declared = request.headers['content-length'];
+        const { attr, seq } = await deps.writer.write({
+          body: request.body as Readable,
+          originalName,
+          contentType: request.headers['content-type'] ?? 'application/octet-stream',
+          declaredLength: declared === undefined ? undefined : Number(declared),
+          metadata: decodeMetadata(request.headers[SE_HEADERS.metadata]),
+          actor: principal.username,
+        });
+        return reply.code(201).send({ ...recordFromAttr(attr), seq });
+      },
+    );
+  });
+
+  app.get<{ Params: { id: string } }>(
+    '/api/files/:id',
+    { schema: { summary: 'Запись о файле', tags: ['files'], params: idParams } },
+    async (request) => {
+      requirePermission(request.principal, 'files:read');
+      return recordFromAttr(await load(deps.cache, request.params.id));
+    },
+  );
+
+  app.route<{ Params: { id: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/api/files/:id/content',
+    schema: { summary: 'Байты файла: Range, If-Range, ETag, If-None-Match (SPEC SE-11)', tags: ['files'], params: idParams },
+    exposeHeadRoute: false,
+    handler: async (request, reply) => {
+      requirePermission(request.principal, 'files:read');
+      const attr = await load(deps.cache, request.params.id);
+      if (attr.status !== 'active') throw new ArtError('FILE_NOT_FOUND', `Файл ${attr.id} в статусе ${attr.status}`);
+      const etag = `"${attr.sha256}"`;
+      const lastModified = new Date(attr.created_at);
+      void reply
+        .header('etag', etag)
+        .header('last-modified', lastModified.toUTCString())
+        .header('accept-ranges', 'bytes')
+        .header('content-disposition', formatContentDisposition(attr.original_name))
+        .header('cache-control', 'private, max-age=0, must-revalidate');
+      const decision = decide(request.method, headersOf(request), { etag, size: attr.size, lastModified });
+      switch (decision.status) {
+        case 304:
+          return reply.code(304).send();
+        case 412:
+          throw new ArtError('PRECONDITION_FAILED', 'If-Match / If-Unmodified-Since не выполнено');
+        case 416:
+          throw new ArtError('RANGE_NOT_SATISFIABLE', `Размер файла ${attr.size} байт`, {
+            headers: { 'content-range': `bytes */${attr.size}` },
+          });
+        case 206:
+          void reply
+            .code(206)
+            .type(attr.content_type)
+            .header('content-range', `bytes ${decision.start}-${decision.end}/${attr.size}`)
+            .header('content-length', decision.end - decision.start + 1);
+          return reply.send(request.method === 'HEAD' ? undefined : await deps.blobs.get(attr.path, decision));
+        case 200:
+          void reply.code(200).type(attr.content_type).header('content-length', attr.size);
+          return reply.send(request.method === 'HEAD' ? undefined : await deps.blobs.get(attr.path));
+      }
+    },
+  });
+
+  app.get<{ Querystring: { after?: number; limit?: number } }>(
+    '/api/changes',
+    {
+      schema: {
+        summary: 'Лента изменений (SPEC SE-5): записи в порядке номера изменения',
+        tags: ['changes'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            after: { type: 'integer', minimum: 0, default: 0 },
+            limit: { type: 'integer', minimum: 1, maximum: 10000, default: 500 },
+          },
+        },
+      },
+    },
+    async (request): Promise<ChangesResponse> => {
+      requirePermission(request.principal, 'changes:read');
+      const after = request.query.after ?? 0;
+      const changes = await deps.cache.changes(after, request.query.limit ?? 500);
+      return { element_id: deps.elementId, changes, last_seq: changes.at(-1)?.seq ?? after };
+    },
+  );
+}
+
+const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: UUID_PATTERN.source } },
+} as const;
+
+async function load(cache: FileCache, id: string): Promise<AttrRecord> {
+  const attr = await cache.get(id);
+  if (!attr) throw new ArtError('FILE_NOT_FOUND', `Файл ${id} не найден`);
+  return attr;
+}
+
+function headersOf(request: FastifyRequest) {
+  const h = request.headers;
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v);
+  return {
+    range: one(h.range),
+    ifRange: one(h['if-range']),
+    ifMatch: one(h['if-match']),
+    ifNoneMatch: one(h['if-none-match']),
+    ifModifiedSince: one(h['if-modified-since']),
+    ifUnmodifiedSince: one(h['if-unmodified-since']),
+  };
+}
+
+function decodeName(header: string | string[] | undefined): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(String(header ?? ''));
+  } catch {
+    throw new ArtError('FILE_NAME_INVALID', `Заголовок ${SE_HEADERS.name}: некорректное percent-кодирование`);
+  }
+  if (name === '' || Buffer.byteLength(name) > MAX_NAME_BYTES || name.includes('\0')) {
+    throw new ArtError('FILE_NAME_INVALID', `Имя файла пустое, длиннее ${MAX_NAME_BYTES} байт или содержит NUL`);
+  }
+  return name;
+}
+
+function decodeMetadata(header: string | string[] | undefined): FileMetadata {
+  if (header === undefined) return normalizeMetadata(undefined);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(String(header), 'base64url').toString('utf8'));
+  } catch {
+    throw new ArtError('VALIDATION_FAILED', `Заголовок ${SE_HEADERS.metadata}: ожидается base64url(JSON)`);
+  }
+  return normalizeMetadata(parsed);
+}

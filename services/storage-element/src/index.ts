@@ -1,0 +1,1 @@
+export { startStorageElement, storageBasePath, STORAGE_ELEMENT, type StorageElementDeps } from './main.js';

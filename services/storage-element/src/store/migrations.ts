@@ -1,0 +1,39 @@
+import type { Migration } from '@artstore/core';
+
+// Кеш SE в БД (SPEC SE-4): таблицы с префиксом table_prefix, чтобы несколько SE делили одну БД.
+// change_seq растёт при каждом изменении записи — по нему идёт лента изменений (SE-5).
+export function storageElementMigrations(prefix: string): Migration[] {
+  return [
+    {
+      id: '0001_file_cache',
+      sql: `
+        create sequence ${prefix}change_seq;
+        create table ${prefix}files (
+          id uuid primary key,
+          element_id text not null,
+          path text not null unique,
+          original_name text not null,
+          content_type text not null,
+          size bigint not null,
+          sha256 text not null,
+          status text not null,
+          created_at timestamptz not null,
+          created_by text not null,
+          updated_at timestamptz not null,
+          retention_until timestamptz,
+          metadata jsonb not null,
+          version integer not null,
+          attr jsonb not null,
+          change_seq bigint not null unique,
+          search tsvector generated always as (
+            setweight(to_tsvector('simple', original_name), 'A') ||
+            setweight(to_tsvector('russian', original_name), 'A') ||
+            setweight(to_tsvector('russian', coalesce(metadata->>'description', '')), 'B')
+          ) stored
+        );
+        create index ${prefix}files_search on ${prefix}files using gin (search);
+        create index ${prefix}files_status on ${prefix}files (status);
+      `,
+    },
+  ];
+}

@@ -1,0 +1,156 @@
+// Запуск настоящей системы для e2e-тестов: `artstore start …` дочерними процессами на свободных
+// портах; ожидание /health/ready; остановка SIGTERM (и SIGKILL, если процесс не вышел) — всегда.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createThrowawayPostgres, deleteKeysWithPrefix, testRedisUrl, uniqueTestPrefix } from '@artstore/adapters/testing';
+import { stringify } from 'yaml';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = join(ROOT, 'apps/cli/bin/artstore.mjs');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface RunningSystem {
+  gateway: string;
+  urls: Record<string, string>;
+  dataDir: string;
+  workDir: string;
+  /** Что процессы напечатали (для диагностики упавшего теста). */
+  output(): string;
+  stop(): Promise<number[]>;
+}
+
+type Mode = 'embedded' | 'separate';
+const SERVICES = ['admin-module', 'storage-element', 'query-module', 'ingester-module', 'gateway'] as const;
+const CONFIG_KEYS: Record<(typeof SERVICES)[number], string> = {
+  'admin-module': 'admin',
+  'storage-element': 'storage_element',
+  'query-module': 'query',
+  'ingester-module': 'ingester',
+  gateway: 'gateway',
+};
+
+/**
+ * embedded — один процесс `artstore start all` на PGlite и in-process координации;
+ * separate — пять процессов `artstore start <service>` на настоящих PostgreSQL и Redis (профиль production).
+ */
+export async function startSystem(mode: Mode, label: string): Promise<RunningSystem> {
+  const workDir = await mkdtemp(join(tmpdir(), `artstore-e2e-${label}-`));
+  const dataDir = join(workDir, 'data');
+  const ports = Object.fromEntries(await Promise.all(SERVICES.map(async (s) => [CONFIG_KEYS[s], await freePort()] as const)));
+  const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://127.0.0.1:${ports[CONFIG_KEYS[s]]}`]));
+  const config: Record<string, unknown> = {
+    data_dir: dataDir,
+    log: { level: 'warn' },
+    services: Object.fromEntries(Object.entries(ports).map(([key, port]) => [key, { host: '127.0.0.1', port }])),
+    query: { poll_interval_ms: 500 },
+  };
+  const cleanups: (() => Promise<void>)[] = [() => rm(workDir, { recursive: true, force: true })];
+
+  if (mode === 'separate') {
+    const pg = await createThrowawayPostgres(label);
+    cleanups.push(pg.drop);
+    const redisPrefix = uniqueTestPrefix(label);
+    cleanups.push(async () => void (await deleteKeysWithPrefix(testRedisUrl(), redisPrefix)));
+    const clientSecret = randomBytes(24).toString('base64url');
+    Object.assign(config, {
+      profile: 'production',
+      database: {
+        host: pg.options.host,
+        port: pg.options.port,
+        username: pg.options.user,
+        ...(pg.options.password === undefined ? {} : { password: pg.options.password }),
+        database: pg.options.database,
+      },
+      redis: { url: testRedisUrl(), key_prefix: redisPrefix },
+      auth: {
+        master_key: randomBytes(32).toString('base64'),
+        initial_admin_password: 'Первый-пароль-2026',
+        client: { client_id: 'query-module', client_secret: clientSecret },
+        service_clients: [{ client_id: 'query-module', client_secret: clientSecret, roles: ['indexer'] }],
+      },
+      storage: { element_id: 'se-e2e' },
+      storage_elements: [{ id: 'se-e2e', url: urls['storage-element'] }],
+    });
+  }
+  const configFile = join(workDir, 'artstore.yaml');
+  await writeFile(configFile, stringify(config));
+
+  const children: ChildProcess[] = [];
+  let output = '';
+  const spawnOne = (target: string) => {
+    const child = spawn(process.execPath, [CLI, 'start', target, '--config', configFile], {
+      cwd: workDir,
+      env: { ...process.env, ARTSTORE_CONFIG: undefined },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    children.push(child);
+  };
+
+  const stop = async (): Promise<number[]> => {
+    const codes = await Promise.all(children.reverse().map(stopChild));
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    return codes;
+  };
+
+  try {
+    if (mode === 'embedded') {
+      spawnOne('all');
+      for (const url of Object.values(urls)) await waitReady(url, () => output);
+    } else {
+      // Порядок как во встроенном режиме: admin — источник JWKS и токенов сервисов.
+      for (const service of SERVICES) {
+        spawnOne(service);
+        await waitReady(urls[service]!, () => output);
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { gateway: urls.gateway!, urls, dataDir, workDir, output: () => output, stop };
+}
+
+async function waitReady(url: string, output: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) });
+      last = `${response.status} ${await response.text()}`;
+      if (response.ok) return;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} не готов за ${timeoutMs} мс: ${last}\n--- вывод процессов ---\n${output()}`);
+}
+
+function stopChild(child: ChildProcess): Promise<number> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(killer);
+      resolve(code ?? (signal ? 128 : 0));
+    });
+    child.kill('SIGTERM');
+  });
+}
