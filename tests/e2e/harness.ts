@@ -63,7 +63,7 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
 
   if (mode === 'separate') {
     const pg = await createThrowawayPostgres(label);
-    cleanups.push(pg.drop);
+    cleanups.push(() => pg.drop());
     const redisPrefix = uniqueTestPrefix(label);
     cleanups.push(async () => void (await deleteKeysWithPrefix(testRedisUrl(), redisPrefix)));
     const clientSecret = randomBytes(24).toString('base64url');
@@ -98,8 +98,8 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
       env: { ...process.env, ARTSTORE_CONFIG: undefined },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     children.push(child);
   };
 

@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   ArtError,
   createServer,
@@ -67,10 +68,10 @@ export async function startGateway(options: { config: Config; logger: Logger }):
       .send(page),
   );
 
-  await app.register(async (scope) => {
+  await app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
-    const proxy = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+    const proxy = async (request: FastifyRequest, reply: FastifyReply) => {
       const path = request.url.split('?')[0]!;
       const target = upstreamFor(request.method, path);
       if (!target) throw new ArtError('NOT_FOUND', `Маршрут ${request.method} ${path} не существует`);
@@ -94,6 +95,7 @@ export async function startGateway(options: { config: Config; logger: Logger }):
     for (const url of ['/api/*', '/.well-known/jwks.json']) {
       scope.route({ method: PROXIED_METHODS, url, config: { public: true }, schema: { hide: true }, handler: proxy });
     }
+    done();
   });
 
   return listen(GATEWAY, app, config.services.gateway, async () => {

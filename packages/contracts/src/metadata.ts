@@ -26,7 +26,7 @@ export function normalizeMetadata(input: unknown): FileMetadata {
   return {
     description: description.normalize('NFC'),
     tags: [...new Set((tags as string[]).map((t) => t.trim().normalize('NFC')))],
-    custom: Object.fromEntries(entries) as Record<string, string>,
+    custom: Object.fromEntries(entries),
   };
 }
 

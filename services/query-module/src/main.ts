@@ -57,7 +57,9 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
       database: () => db.ping(),
       coordination: () => coordination.ping(),
       index: async () =>
-        Object.fromEntries(await Promise.all([...elements.keys()].map(async (id) => [id, { last_seq: await follower.position(id) }]))),
+        Object.fromEntries(
+          await Promise.all([...elements.keys()].map(async (id) => [id, { last_seq: await follower.position(id) }] as const)),
+        ),
     },
     ...serverOptionsFrom(config),
   });

@@ -62,6 +62,7 @@ export async function downloadFile(client: ApiClient, id: string, output?: strin
 
 /** Имя для локального файла: без разделителей каталогов, чтобы имя с сервера не вывело запись за пределы каталога. */
 function safeLocalName(name: string): string {
+  // eslint-disable-next-line no-control-regex -- управляющие символы в имени файла и надо вырезать
   const cleaned = name.replace(/[/\\:*?"<>|\u0000-\u001f]/g, '_').replace(/^\.+/, '_');
   return cleaned === '' ? 'download' : cleaned;
 }

@@ -53,8 +53,9 @@ const READINESS_TIMEOUT_MS = 3000;
 
 export async function createServer(options: ServerOptions): Promise<ServiceServer> {
   const metrics = createServiceMetrics(options.service);
+  const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
+    loggerInstance,
     requestIdHeader: false,
     logController: new RequestLogController(),
     genReqId: (req) => {
@@ -168,7 +169,9 @@ async function authenticate(request: FastifyRequest, verifier: JwtVerifier | und
 
 function registerOperationalRoutes(app: FastifyInstance, metrics: ServiceMetrics, options: ServerOptions): void {
   const hidden = { hide: true };
-  app.get('/health/live', { config: { public: true }, schema: hidden }, async () => ({ status: 'ok', service: options.service }));
+  app.get('/health/live', { config: { public: true }, schema: hidden }, (_request, reply) =>
+    reply.send({ status: 'ok', service: options.service }),
+  );
 
   app.get('/health/ready', { config: { public: true }, schema: hidden }, async (_request, reply) => {
     const checks = options.readiness ?? {};
@@ -192,7 +195,7 @@ function registerOperationalRoutes(app: FastifyInstance, metrics: ServiceMetrics
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.get('/openapi.json', { config: { public: true }, schema: hidden }, async () => app.swagger());
+  app.get('/openapi.json', { config: { public: true }, schema: hidden }, (_request, reply) => reply.send(app.swagger()));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {

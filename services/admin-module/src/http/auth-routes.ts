@@ -92,15 +92,15 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
   app.get(
     '/api/users/me',
     { config: { allowPendingPasswordChange: true }, schema: { summary: 'Текущий пользователь', tags: ['users'] } },
-    async (request) => {
+    (request, reply) => {
       const principal = userPrincipal(request.principal);
-      return {
+      return reply.send({
         id: principal.subject,
         username: principal.username,
         roles: principal.roles,
         permissions: [...principal.permissions].sort(),
         password_change_required: principal.mustChangePassword,
-      };
+      });
     },
   );
 

@@ -26,7 +26,7 @@ const MAX_NAME_BYTES = 1024;
 export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): void {
   // Тело загрузки не разбирается: любой тип содержимого приходит потоком в обработчик.
   // Отдельная область плагина — JSON-маршруты SE сохраняют обычный разбор тела.
-  void app.register(async (scope) => {
+  void app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.post(
@@ -57,6 +57,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
         return reply.code(201).send({ ...recordFromAttr(attr), seq });
       },
     );
+    done();
   });
 
   app.get<{ Params: { id: string } }>(

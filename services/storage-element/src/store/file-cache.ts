@@ -1,6 +1,6 @@
 // SQL кеша SE. Кеш пишется только после attr-файла (SPEC SE-4) и всегда может быть перестроен из attr.
 import type { Database } from '@artstore/core';
-import type { ChangeEntry, FileRecord } from '@artstore/contracts';
+import type { ChangeEntry } from '@artstore/contracts';
 import { recordFromAttr, type AttrRecord } from '../domain/attr.js';
 
 export function createFileCache(db: Database, prefix: string) {
@@ -42,7 +42,7 @@ export function createFileCache(db: Database, prefix: string) {
         `select attr, change_seq from ${table} where change_seq > $1 order by change_seq limit $2`,
         [after, limit],
       );
-      return rows.map((row) => ({ seq: Number(row.change_seq), record: recordFromAttr(row.attr) as FileRecord }));
+      return rows.map((row) => ({ seq: Number(row.change_seq), record: recordFromAttr(row.attr) }));
     },
 
     async usedBytes(): Promise<number> {
