@@ -14,7 +14,10 @@ const NON_CONFIG_ENV = new Set(['ARTSTORE_CONFIG', 'ARTSTORE_URL', 'ARTSTORE_TOK
 const NON_CONFIG_ENV_PREFIXES = ['ARTSTORE_TEST_'];
 
 // Значения из окружения всегда строки: эти конструкторы принимают и строку, и «родной» тип YAML.
-const int = (min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+// Не z.coerce.number(): он молча делает из пустой строки и null ноль (ARTSTORE_DATABASE__PORT= → порт 0),
+// а из «0x1F» и «1e3» — числа. Строка принимается, только если это целое десятичное число.
+const int = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v), z.number().int().min(min).max(max));
 const port = () => int(0, 65535);
 const bool = () =>
   z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
@@ -177,12 +180,24 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const merged = deepMerge(deepMerge(fromFile, fromEnv), options.overrides ?? {});
   const result = configSchema.safeParse(merged);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
+    // Источник — переменная, задавшая сам ключ или что-то внутри него (ARTSTORE_X__A=1 даёт
+    // неизвестный ключ «x»), иначе файл. Каждый неизвестный ключ — своей строкой со своим источником.
+    const sourceOf = (where: string): string => {
+      const exact = sources.get(where);
+      if (exact !== undefined) return exact;
+      for (const [path, source] of sources) if (path.startsWith(`${where}.`)) return source;
+      return file ? `файл ${file}` : 'не задан';
+    };
+    const lines = result.error.issues.flatMap((issue) => {
       const key = issue.path.join('.');
-      const unknown = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => (key ? `${key}.${k}` : k)) : [];
-      const where = unknown.length > 0 ? unknown.join(', ') : key || '(корень)';
-      const source = sources.get(where) ?? (file ? `файл ${file}` : 'не задан');
-      return `${where}: ${issue.message} [${source}]`;
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((k) => {
+          const where = key ? `${key}.${k}` : k;
+          return `${where}: неизвестный ключ [${sourceOf(where)}]`;
+        });
+      }
+      const where = key || '(корень)';
+      return [`${where}: ${issue.message} [${sourceOf(where)}]`];
     });
     throw new ArtError('CONFIG_INVALID', `Некорректная конфигурация:\n  ${lines.join('\n  ')}`);
   }

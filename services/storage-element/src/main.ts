@@ -10,6 +10,7 @@ import {
   type RunningService,
   type ServiceRuntime,
 } from '@artstore/core';
+import { createCapacity } from './domain/capacity.js';
 import { createFileWriter } from './domain/file-writer.js';
 import { registerFileRoutes } from './http/file-routes.js';
 import { createFileCache } from './store/file-cache.js';
@@ -35,15 +36,13 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   await runMigrations(db, `${STORAGE_ELEMENT}:${prefix}`, storageElementMigrations(prefix));
 
   const cache = createFileCache(db, prefix);
-  const writer = createFileWriter({
+  const capacity = await createCapacity({
     elementId,
-    blobs,
-    cache,
-    coordination,
-    logger,
-    maxSizeBytes: config.storage.max_size,
+    maxBytes: config.storage.max_size,
     basePath: storageBasePath(deps),
+    usedBytes: () => cache.usedBytes(),
   });
+  const writer = createFileWriter({ elementId, blobs, cache, coordination, logger, capacity });
 
   const { app } = await createServer({
     service: STORAGE_ELEMENT,

@@ -25,12 +25,16 @@ export type Decision =
   | { status: 412 }
   | { status: 416 };
 
-function etagList(header: string): string[] {
-  return header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+function etagList(header: string, weak: boolean): string[] {
+  return header.split(',').map((t) => (weak ? t.trim().replace(/^W\//, '') : t.trim()));
 }
 
-function matches(header: string, etag: string): boolean {
-  return header.trim() === '*' || etagList(header).includes(etag);
+/**
+ * If-Match сравнивает сильно (RFC 9110 §13.1.1): слабый тег не совпадает ни с чем, где бы в списке
+ * он ни стоял. If-None-Match — слабо (§13.1.2): W/"x" совпадает с "x".
+ */
+function matches(header: string, etag: string, weak: boolean): boolean {
+  return header.trim() === '*' || etagList(header, weak).includes(etag);
 }
 
 /** Секунды без долей: HTTP-даты точны до секунды. */
@@ -47,14 +51,14 @@ function parseDate(value: string | undefined): number | undefined {
 export function decide(method: string, headers: RequestHeaders, rep: Representation): Decision {
   // RFC 9110 §13.2.2: порядок проверки предусловий.
   if (headers.ifMatch !== undefined) {
-    if (!matches(headers.ifMatch, rep.etag) || headers.ifMatch.trim().startsWith('W/')) return { status: 412 };
+    if (!matches(headers.ifMatch, rep.etag, false)) return { status: 412 };
   } else {
     const unmodifiedSince = parseDate(headers.ifUnmodifiedSince);
     if (unmodifiedSince !== undefined && seconds(rep.lastModified) > unmodifiedSince) return { status: 412 };
   }
   const readOnly = method === 'GET' || method === 'HEAD';
   if (headers.ifNoneMatch !== undefined) {
-    if (matches(headers.ifNoneMatch, rep.etag)) return readOnly ? { status: 304 } : { status: 412 };
+    if (matches(headers.ifNoneMatch, rep.etag, true)) return readOnly ? { status: 304 } : { status: 412 };
   } else if (readOnly) {
     const modifiedSince = parseDate(headers.ifModifiedSince);
     if (modifiedSince !== undefined && seconds(rep.lastModified) <= modifiedSince) return { status: 304 };

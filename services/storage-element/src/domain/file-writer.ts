@@ -2,12 +2,12 @@
 // attr-файл атомарно → кеш в БД → событие в ленту. Частичная запись не становится видимой:
 // BlobStore.put атомарен, а при сбое после него данные и attr удаляются.
 // WAL и восстановление после сбоя процесса — задача SE (SE-3, issue 3).
-import { statfs } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
-import { ArtError, formatSize, uuidv7, type BlobStore, type Coordination, type Logger } from '@artstore/core';
+import { ArtError, uuidv7, type BlobStore, type Coordination, type Logger } from '@artstore/core';
 import { SE_CHANGES_CHANNEL, type FileMetadata, type SeChangeEvent } from '@artstore/contracts';
 import type { FileCache } from '../store/file-cache.js';
 import { ATTR_SCHEMA, serializeAttr, type AttrRecord } from './attr.js';
+import type { Capacity } from './capacity.js';
 import { HashingMeter } from './hashing-meter.js';
 import { ATTR_SUFFIX, storedPath } from './naming.js';
 
@@ -26,37 +26,25 @@ export interface FileWriterDeps {
   cache: FileCache;
   coordination: Coordination;
   logger: Logger;
-  maxSizeBytes: number;
-  basePath: string;
+  capacity: Capacity;
 }
 
 export function createFileWriter(deps: FileWriterDeps) {
-  async function assertCapacity(declared: number): Promise<void> {
-    const used = await deps.cache.usedBytes();
-    const fs = await statfs(deps.basePath);
-    const diskFree = fs.bavail * fs.bsize;
-    const limitFree = deps.maxSizeBytes - used;
-    const available = Math.min(limitFree, diskFree);
-    if (declared > available) {
-      throw new ArtError(
-        'INSUFFICIENT_STORAGE',
-        `На ${deps.elementId} нет места: нужно ${formatSize(declared)}, доступно ${formatSize(Math.max(0, available))} ` +
-          `(занято ${formatSize(used)} из ${formatSize(deps.maxSizeBytes)}, свободно на диске ${formatSize(diskFree)})`,
-        { extra: { element_id: deps.elementId, required_bytes: declared, available_bytes: Math.max(0, available), used_bytes: used, max_bytes: deps.maxSizeBytes, disk_free_bytes: diskFree } },
-      );
-    }
-  }
-
   return {
     async write(request: WriteRequest): Promise<{ attr: AttrRecord; seq: number }> {
-      await assertCapacity(request.declaredLength ?? 0);
+      const reservation = await deps.capacity.reserve(request.declaredLength ?? 0);
       const now = new Date();
       const id = uuidv7(now.getTime());
       const path = storedPath(request.originalName, id, now);
       const meter = new HashingMeter();
       // pipeline разрушает meter при ошибке или обрыве тела — put() тогда удаляет временный файл.
       pipeline(request.body, meter, () => {});
-      await deps.blobs.put(path, meter);
+      try {
+        await deps.blobs.put(path, meter);
+      } catch (error) {
+        reservation.release();
+        throw error;
+      }
       try {
         if (request.declaredLength !== undefined && meter.bytes !== request.declaredLength) {
           throw new ArtError(
@@ -87,12 +75,14 @@ export function createFileWriter(deps: FileWriterDeps) {
         };
         await deps.blobs.put(`${path}${ATTR_SUFFIX}`, Readable.from([serializeAttr(attr)]));
         const seq = await deps.cache.upsert(attr);
+        reservation.commit(attr.size);
         deps.logger.info({ file_id: id, path, size: attr.size, seq }, 'file_stored');
         await deps.coordination
           .publish(SE_CHANGES_CHANNEL, JSON.stringify({ element_id: deps.elementId, seq } satisfies SeChangeEvent))
           .catch((error: unknown) => deps.logger.warn({ err: error }, 'change_publish_failed'));
         return { attr, seq };
       } catch (error) {
+        reservation.release();
         await deps.blobs.delete(`${path}${ATTR_SUFFIX}`).catch(() => undefined);
         await deps.blobs.delete(path).catch(() => undefined);
         throw error;
