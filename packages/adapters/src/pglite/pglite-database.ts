@@ -1,11 +1,11 @@
 // Встроенная БД по умолчанию (SPEC §1): PostgreSQL, собранный в WASM, внутри процесса сервиса.
 // Поведение выровнено с адаптером PostgreSQL по контракту databaseContract (@artstore/core/testing).
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
 import { PGlite, types, type Results, type Transaction } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { Database, Queryable, QueryResult } from '@artstore/core';
 import { ArtError } from '@artstore/core';
+import { createTransactionScope } from '../transaction-scope.js';
 
 export interface PgliteDatabaseOptions {
   /** Каталог данных; undefined — БД в памяти (пропадает при закрытии). */
@@ -80,24 +80,19 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
 
   // PGlite — одно соединение: пока идёт транзакция, любой запрос через db ждёт её конца. Запрос
   // через db изнутри транзакции поэтому зависнет навсегда; ловим это и бросаем понятную ошибку.
-  const activeTransaction = new AsyncLocalStorage<{ open: boolean }>();
-  const assertOutsideTransaction = (method: string): void => {
-    if (activeTransaction.getStore()?.open === true) {
-      throw new Error(`db.${method}() вызван внутри transaction(): используйте переданный tx (на PGlite это взаимоблокировка)`);
-    }
-  };
+  const scope = createTransactionScope();
   let closing: Promise<void> | undefined;
 
   return {
     kind: 'pglite',
     async query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
-      assertOutsideTransaction('query');
+      scope.assertOutside('query');
       // Вне транзакции PGlite сам ставит запрос в очередь за текущей транзакцией (общий мьютекс),
       // поэтому запрос не попадёт внутрь чужой транзакции — это проверяет контракт.
       return await run<R>(pg, sql, params);
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      assertOutsideTransaction('transaction');
+      scope.assertOutside('transaction');
       const state = { open: true };
       try {
         // Собственная transaction() PGlite сериализует конкурентные транзакции и делает ROLLBACK
@@ -105,11 +100,11 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
         return await pg.transaction((pgTx) => {
           const tx: Queryable = {
             async query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
-              if (!state.open) throw new Error('Транзакция уже завершена: tx нельзя использовать после transaction()');
+              scope.assertOpen(state);
               return await run<R>(pgTx, sql, params);
             },
           };
-          return activeTransaction.run(state, () => fn(tx));
+          return scope.run(state, () => fn(tx));
         });
       } catch (error) {
         throw normaliseError(error);
@@ -118,7 +113,7 @@ export async function createPgliteDatabase(options: PgliteDatabaseOptions = {}):
       }
     },
     async ping() {
-      assertOutsideTransaction('ping');
+      scope.assertOutside('ping');
       await run(pg, 'select 1', undefined);
     },
     close() {

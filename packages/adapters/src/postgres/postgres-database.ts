@@ -1,10 +1,10 @@
 // PostgreSQL-сервер для production (SPEC §1) на пуле pg. Поведение выровнено с адаптером PGlite
 // по контракту databaseContract (@artstore/core/testing).
-import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { CustomTypesConfig, PoolClient, QueryResult as PgQueryResult } from 'pg';
 import type { Database, Queryable, QueryResult } from '@artstore/core';
 import { ArtError } from '@artstore/core';
+import { createTransactionScope } from '../transaction-scope.js';
 
 export interface PostgresDatabaseOptions {
   host: string;
@@ -139,22 +139,17 @@ export function createPostgresDatabase(options: PostgresDatabaseOptions): Databa
 
   // Запрос через db изнутри transaction() ушёл бы мимо транзакции (другое соединение), а на
   // PGlite — в вечное ожидание. Запрещаем одинаково на обоих адаптерах.
-  const activeTransaction = new AsyncLocalStorage<{ open: boolean }>();
-  const assertOutsideTransaction = (method: string): void => {
-    if (activeTransaction.getStore()?.open === true) {
-      throw new Error(`db.${method}() вызван внутри transaction(): используйте переданный tx (на PGlite это взаимоблокировка)`);
-    }
-  };
+  const scope = createTransactionScope();
   let closing: Promise<void> | undefined;
 
   return {
     kind: 'postgres',
     async query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
-      assertOutsideTransaction('query');
+      scope.assertOutside('query');
       return await run<R>(pool, sql, params);
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      assertOutsideTransaction('transaction');
+      scope.assertOutside('transaction');
       const client = await pool.connect();
       // Выданный из пула клиент не слушает 'error' (pg-pool снимает свой обработчик на время
       // выдачи): обрыв между запросами транзакции уронил бы процесс.
@@ -168,7 +163,7 @@ export function createPostgresDatabase(options: PostgresDatabaseOptions): Databa
       const tx: Queryable = {
         async query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
           // После release() клиент может уже обслуживать чужую транзакцию — запрос туда недопустим.
-          if (!state.open) throw new Error('Транзакция уже завершена: tx нельзя использовать после transaction()');
+          scope.assertOpen(state);
           return await run<R>(client, sql, params);
         },
       };
@@ -176,7 +171,7 @@ export function createPostgresDatabase(options: PostgresDatabaseOptions): Databa
         await client.query('BEGIN');
         let result: T;
         try {
-          result = await activeTransaction.run(state, () => fn(tx));
+          result = await scope.run(state, () => fn(tx));
         } catch (error) {
           try {
             await client.query('ROLLBACK');
@@ -196,7 +191,7 @@ export function createPostgresDatabase(options: PostgresDatabaseOptions): Databa
       }
     },
     async ping() {
-      assertOutsideTransaction('ping');
+      scope.assertOutside('ping');
       await pool.query('select 1');
     },
     close() {
