@@ -65,7 +65,11 @@ describe('loadConfig', () => {
     );
     const config = loadConfig({
       file,
-      env: { ARTSTORE_DATABASE__HOST: 'db-from-env', ARTSTORE_LOG__LEVEL: 'debug', ARTSTORE_SERVICES__QUERY__PORT: '9300' },
+      env: {
+        ARTSTORE_DATABASE__HOST: 'db-from-env',
+        ARTSTORE_LOG__LEVEL: 'debug',
+        ARTSTORE_SERVICES__QUERY__PORT: '9300',
+      },
       overrides: { log: { level: 'error' } },
     });
     assert.equal(config.profile, 'production');
@@ -81,7 +85,9 @@ describe('loadConfig', () => {
 
   it('берёт путь к файлу из ARTSTORE_CONFIG и не считает эту переменную ключом', () => {
     const file = yamlFile('data_dir: /srv/artstore\n');
-    const config = loadConfig({ env: { ARTSTORE_CONFIG: file, ARTSTORE_URL: 'http://x', ARTSTORE_TOKEN: 't' } });
+    const config = loadConfig({
+      env: { ARTSTORE_CONFIG: file, ARTSTORE_URL: 'http://x', ARTSTORE_TOKEN: 't' },
+    });
     assert.equal(config.data_dir, resolve('/srv/artstore'));
   });
 
@@ -103,7 +109,11 @@ describe('loadConfig', () => {
   it('пустая или нечисловая строка не превращается в число молча', () => {
     for (const value of ['', '  ', '0x1F', '1e3', '80.5', '-1', '70000']) {
       const message = configError({ env: { ARTSTORE_SERVICES__ADMIN__PORT: value } });
-      assert.match(message, /services\.admin\.port: .*ARTSTORE_SERVICES__ADMIN__PORT/, `значение «${value}»: ${message}`);
+      assert.match(
+        message,
+        /services\.admin\.port: .*ARTSTORE_SERVICES__ADMIN__PORT/,
+        `значение «${value}»: ${message}`,
+      );
     }
     assert.equal(loadConfig({ env: { ARTSTORE_SERVICES__ADMIN__PORT: ' 8080 ' } }).services.admin.port, 8080);
   });
@@ -126,14 +136,19 @@ describe('loadConfig', () => {
   });
 
   it('неизвестная секция и несколько неизвестных ключей — у каждого своя переменная', () => {
-    assert.match(configError({ env: { ARTSTORE_CACHE__TTL: '5' } }), /^ {2}cache: .*\[переменная ARTSTORE_CACHE__TTL\]$/m);
+    assert.match(
+      configError({ env: { ARTSTORE_CACHE__TTL: '5' } }),
+      /^ {2}cache: .*\[переменная ARTSTORE_CACHE__TTL\]$/m,
+    );
     const message = configError({ env: { ARTSTORE_HTTP__A: '1', ARTSTORE_HTTP__B: '2' } });
     assert.match(message, /^ {2}http\.a: .*\[переменная ARTSTORE_HTTP__A\]$/m);
     assert.match(message, /^ {2}http\.b: .*\[переменная ARTSTORE_HTTP__B\]$/m);
   });
 
   it('переменные ARTSTORE_TEST_* и не-ARTSTORE игнорируются', () => {
-    const config = loadConfig({ env: { ARTSTORE_TEST_RUN: 'r1', ARTSTORE_TEST_DATABASE__PORT: 'abc', HOME: '/root' } });
+    const config = loadConfig({
+      env: { ARTSTORE_TEST_RUN: 'r1', ARTSTORE_TEST_DATABASE__PORT: 'abc', HOME: '/root' },
+    });
     assert.equal(config.database, undefined);
   });
 
@@ -146,11 +161,16 @@ describe('loadConfig', () => {
     const config = loadConfig({ file, env: {} });
     assert.equal(config.storage.max_size, 2048);
     assert.equal(config.http.json_body_limit, 65536);
-    assert.match(configError({ env: { ARTSTORE_STORAGE__MAX_SIZE: 'lots' } }), /storage\.max_size: .*lots.*ARTSTORE_STORAGE__MAX_SIZE/);
+    assert.match(
+      configError({ env: { ARTSTORE_STORAGE__MAX_SIZE: 'lots' } }),
+      /storage\.max_size: .*lots.*ARTSTORE_STORAGE__MAX_SIZE/,
+    );
   });
 
   it('список из переменной через запятую', () => {
-    const config = loadConfig({ env: { ARTSTORE_HTTP__CORS__ALLOWED_ORIGINS: 'http://a.test, https://b.test,,' } });
+    const config = loadConfig({
+      env: { ARTSTORE_HTTP__CORS__ALLOWED_ORIGINS: 'http://a.test, https://b.test,,' },
+    });
     assert.deepEqual(config.http.cors.allowed_origins, ['http://a.test', 'https://b.test']);
   });
 
@@ -162,9 +182,15 @@ describe('loadConfig', () => {
   });
 
   it('redis: ровно один из url и cluster', () => {
-    assert.equal(loadConfig({ env: { ARTSTORE_REDIS__URL: 'redis://127.0.0.1:6379' } }).redis?.url, 'redis://127.0.0.1:6379');
+    assert.equal(
+      loadConfig({ env: { ARTSTORE_REDIS__URL: 'redis://127.0.0.1:6379' } }).redis?.url,
+      'redis://127.0.0.1:6379',
+    );
     assert.match(configError({ env: { ARTSTORE_REDIS__KEY_PREFIX: 'x:' } }), /redis: нужен ровно один/);
-    assert.match(configError({ env: { ARTSTORE_REDIS__URL: 'http://x' } }), /redis\.url: .*ARTSTORE_REDIS__URL/);
+    assert.match(
+      configError({ env: { ARTSTORE_REDIS__URL: 'http://x' } }),
+      /redis\.url: .*ARTSTORE_REDIS__URL/,
+    );
   });
 
   it('отсутствующий файл — понятная ошибка с путём', () => {
@@ -177,14 +203,21 @@ describe('loadConfig', () => {
   it('битый YAML и YAML не-объект — понятные ошибки', () => {
     assert.match(configError({ file: yamlFile('a: [1, 2\n'), env: {} }), /некорректный YAML/);
     assert.match(configError({ file: yamlFile('- 1\n- 2\n'), env: {} }), /ожидается объект/);
-    assert.equal(loadConfig({ file: yamlFile(''), env: {} }).profile, 'embedded', 'пустой файл — все умолчания');
+    assert.equal(
+      loadConfig({ file: yamlFile(''), env: {} }).profile,
+      'embedded',
+      'пустой файл — все умолчания',
+    );
   });
 });
 
 describe('serviceUrl и readClientEnv', () => {
   it('адрес по host:port, 0.0.0.0 → 127.0.0.1, явный url без завершающего «/»', () => {
     const config = loadConfig({
-      env: { ARTSTORE_SERVICES__ADMIN__HOST: '0.0.0.0', ARTSTORE_SERVICES__QUERY__URL: 'https://query.example/' },
+      env: {
+        ARTSTORE_SERVICES__ADMIN__HOST: '0.0.0.0',
+        ARTSTORE_SERVICES__QUERY__URL: 'https://query.example/',
+      },
     });
     assert.equal(serviceUrl(config, 'admin'), 'http://127.0.0.1:8000');
     assert.equal(serviceUrl(config, 'query'), 'https://query.example');

@@ -45,9 +45,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     try {
       const response = await fetch(options.jwksUrl, { signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 3000) });
       if (!response.ok) throw new Error(`JWKS: HTTP ${response.status}`);
-      const body = (await response.json()) as { keys?: JWK[] };
+      const body = (await response.json()) as { keys?: unknown };
+      // «keys» обязателен (RFC 7517 §5): ответ без него (прокси, заглушка) — сбой, а не пустой набор,
+      // иначе он стёр бы все ключи и остановил проверку токенов.
+      if (!Array.isArray(body.keys)) throw new Error('JWKS: нет массива keys');
       const fresh = new Map<string, CryptoKey>();
-      for (const jwk of body.keys ?? []) {
+      for (const jwk of body.keys as JWK[]) {
         if (jwk.kty !== 'RSA' || typeof jwk.kid !== 'string' || (jwk.alg !== undefined && jwk.alg !== 'RS256')) continue;
         fresh.set(jwk.kid, (await importJWK(jwk, 'RS256')) as CryptoKey);
       }
@@ -61,9 +64,13 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   }
 
   async function keyFor(kid: string): Promise<CryptoKey | undefined> {
-    if (!keys.has(kid) && now() - lastFetchAt >= options.cooldownMs) {
-      inFlight ??= fetchKeys().finally(() => (inFlight = undefined));
-      await inFlight;
+    if (!keys.has(kid)) {
+      if (inFlight === undefined && now() - lastFetchAt >= options.cooldownMs) {
+        inFlight = fetchKeys().finally(() => (inFlight = undefined));
+      }
+      // Уже идущий запрос ждут все, даже если cooldown не истёк: иначе при старте сервиса все
+      // одновременные запросы, кроме первого, получили бы 401 (lastFetchAt уже выставлен, ключей ещё нет).
+      if (inFlight !== undefined) await inFlight;
     }
     return keys.get(kid);
   }
@@ -91,6 +98,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
           audience: options.audience,
           typ: ACCESS_TOKEN_TYPE,
           clockTolerance: options.clockToleranceSeconds,
+          // Те же часы, что и для cooldown: подменённое время действует и на exp/nbf.
+          currentDate: new Date(now()),
           requiredClaims: ['sub', 'exp', 'iat', 'jti'],
         });
         claims = result.payload;

@@ -22,5 +22,9 @@ export const rolePermissions: Record<string, readonly Permission[]> = {
 };
 
 export function permissionsOf(roles: readonly string[]): Set<Permission> {
-  return new Set(roles.flatMap((role) => rolePermissions[role] ?? []));
+  // Object.hasOwn: роль из токена «constructor» или «__proto__» иначе находит свойство Object.prototype
+  // и кладёт в множество разрешений функцию или объект вместо строк.
+  return new Set(
+    roles.flatMap((role) => (Object.hasOwn(rolePermissions, role) ? rolePermissions[role]! : [])),
+  );
 }

@@ -94,7 +94,11 @@ describe('decide: If-None-Match / If-Modified-Since', () => {
     assert.deepEqual(get({ ifNoneMatch: `W/${ETAG}` }), { status: 304 });
     assert.deepEqual(get({ ifNoneMatch: `${OTHER_ETAG}, ${ETAG}` }), { status: 304 });
     assert.deepEqual(get({ ifNoneMatch: OTHER_ETAG }), { status: 200 });
-    assert.deepEqual(get({ ifNoneMatch: ETAG.slice(1, -1) }), { status: 200 }, 'тег без кавычек — не тот тег');
+    assert.deepEqual(
+      get({ ifNoneMatch: ETAG.slice(1, -1) }),
+      { status: 200 },
+      'тег без кавычек — не тот тег',
+    );
   });
 
   it('304 раньше Range', () => {
@@ -102,7 +106,11 @@ describe('decide: If-None-Match / If-Modified-Since', () => {
   });
 
   it('If-Modified-Since: не изменён — 304, изменён после — 200, мусор игнорируется', () => {
-    assert.deepEqual(get({ ifModifiedSince: AT_MODIFIED }), { status: 304 }, 'доли секунды Last-Modified не считаются');
+    assert.deepEqual(
+      get({ ifModifiedSince: AT_MODIFIED }),
+      { status: 304 },
+      'доли секунды Last-Modified не считаются',
+    );
     assert.deepEqual(get({ ifModifiedSince: AFTER }), { status: 304 });
     assert.deepEqual(get({ ifModifiedSince: BEFORE }), { status: 200 });
     assert.deepEqual(get({ ifModifiedSince: 'not a date' }), { status: 200 });

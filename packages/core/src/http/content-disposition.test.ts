@@ -4,7 +4,11 @@ import { formatContentDisposition, parseContentDispositionFilename } from './con
 
 /** Только печатные ASCII: иначе Node откажется ставить заголовок, а прокси исказят байты. */
 function assertAsciiHeader(header: string): void {
-  assert.match(header, /^[\x20-\x7e]*$/, `в заголовке не-ASCII или управляющие символы: ${JSON.stringify(header)}`);
+  assert.match(
+    header,
+    /^[\x20-\x7e]*$/,
+    `в заголовке не-ASCII или управляющие символы: ${JSON.stringify(header)}`,
+  );
 }
 
 /** Значение filename="…" как quoted-string (RFC 9110 §5.6.4): без неэкранированных кавычек. */
@@ -76,7 +80,10 @@ describe('parseContentDispositionFilename', () => {
   });
 
   it('неизвестная кодировка в filename* — берётся filename', () => {
-    assert.equal(parseContentDispositionFilename("attachment; filename*=KOI8-R''%F1.txt; filename=\"ya.txt\""), 'ya.txt');
+    assert.equal(
+      parseContentDispositionFilename('attachment; filename*=KOI8-R\'\'%F1.txt; filename="ya.txt"'),
+      'ya.txt',
+    );
   });
 
   it('quoted-string с экранированием и token без кавычек', () => {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
@@ -35,6 +35,8 @@ export interface ServerOptions {
   /** Проверка токенов; без неё маршруты, кроме публичных, недоступны. */
   verifier?: JwtVerifier;
   readiness?: Record<string, ReadinessCheck>;
+  /** Сколько ждать каждую проверку готовности; зависшая проверка — «fail», а не зависший /health/ready. */
+  readinessTimeoutMs?: number;
   corsOrigins?: readonly string[];
   jsonBodyLimit?: number;
   maxHeaderSize?: number;
@@ -83,6 +85,9 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
           `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     },
+    // Ошибки маршрутизатора (битое %-кодирование пути, параметр длиннее maxParamLength) fastify иначе
+    // отдаёт своим JSON мимо обработчика ошибок и хуков: тоже problem+json с request id (SPEC X-8).
+    frameworkErrors: (error, request, reply) => sendRouterProblem(error, request, reply),
   });
 
   await app.register(swagger, {
@@ -107,16 +112,8 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
     await authenticate(request, options.verifier);
   });
 
-  app.addHook('onSend', async (request, reply) => {
-    // Заголовки безопасности для API-ответов (SPEC AD-11); HTML-страницы задают свою CSP.
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    if (!reply.hasHeader('content-security-policy')) {
-      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-    }
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  app.addHook('onSend', async (_request, reply) => {
+    setSecurityHeaders(reply);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -143,12 +140,36 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
   });
 
   app.setNotFoundHandler(async (request, reply) => {
-    const art = new ArtError('NOT_FOUND', `Маршрут ${request.method} ${request.url.split('?')[0]} не существует`);
-    return reply.code(404).type(PROBLEM_CONTENT_TYPE).send(problemFrom(art, { requestId: request.id }));
+    // Та же форма, что у прочих ошибок (SPEC X-8), включая instance.
+    const instance = request.url.split('?')[0];
+    const art = new ArtError('NOT_FOUND', `Маршрут ${request.method} ${instance} не существует`);
+    return reply.code(404).type(PROBLEM_CONTENT_TYPE).send(problemFrom(art, { instance, requestId: request.id }));
   });
 
   registerOperationalRoutes(app, metrics, options);
   return { app, metrics };
+}
+
+function sendRouterProblem(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const art = toArtError(error);
+  setSecurityHeaders(reply);
+  void reply
+    .header('x-request-id', request.id)
+    .code(art.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problemFrom(art, { instance: request.url.split('?')[0], requestId: request.id }));
+}
+
+/** Заголовки безопасности для API-ответов (SPEC AD-11); HTML-страницы задают свою CSP. */
+function setSecurityHeaders(reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('x-frame-options', 'DENY');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('cross-origin-opener-policy', 'same-origin');
+  if (!reply.hasHeader('content-security-policy')) {
+    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+  }
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
 }
 
 async function authenticate(request: FastifyRequest, verifier: JwtVerifier | undefined): Promise<void> {
@@ -180,7 +201,7 @@ function registerOperationalRoutes(app: FastifyInstance, metrics: ServiceMetrics
       Object.entries(checks).map(async ([name, check]) => {
         const started = performance.now();
         try {
-          const detail = await withTimeout(check(), READINESS_TIMEOUT_MS, name);
+          const detail = await withTimeout(check(), options.readinessTimeoutMs ?? READINESS_TIMEOUT_MS, name);
           details[name] = { status: 'ok', ...(detail === undefined ? {} : { detail }), ms: Math.round(performance.now() - started) };
         } catch (error) {
           details[name] = { status: 'fail', error: (error as Error).message, ms: Math.round(performance.now() - started) };
