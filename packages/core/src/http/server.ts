@@ -12,6 +12,7 @@ import { ArtError, PROBLEM_CONTENT_TYPE, problemFrom } from '../errors.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { toArtError } from './problem.js';
 import { RequestLogController } from './request-log.js';
+import { validatorCompiler } from './validation.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -106,6 +107,8 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
     exposedHeaders: ['x-request-id', 'content-disposition', 'content-range', 'etag', 'location'],
     maxAge: 600,
   });
+
+  app.setValidatorCompiler(validatorCompiler);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

@@ -1,5 +1,5 @@
 // Вход, смена пароля и client_credentials (SPEC AD-1, AD-3, §9).
-import { ArtError, uuidv7, type Logger } from '@artstore/core';
+import { ArtError, isArtError, uuidv7, type Logger } from '@artstore/core';
 import type { TokenResponse } from '@artstore/contracts';
 import type { ServiceAccountStore } from '../store/service-accounts.js';
 import type { UserStore } from '../store/users.js';
@@ -82,7 +82,13 @@ export function createAuthService({ users, serviceAccounts, issuer, logger }: Au
             'Профиль production: задайте auth.initial_admin_password (ARTSTORE_AUTH__INITIAL_ADMIN_PASSWORD), не admin123',
           );
         }
-        assertPasswordPolicy(initialPassword, { username: SYSTEM_ADMIN });
+        try {
+          assertPasswordPolicy(initialPassword, { username: SYSTEM_ADMIN });
+        } catch (error) {
+          // Это ошибка конфигурации, а не запроса: код CONFIG_INVALID и имя ключа, как у прочих отказов старта.
+          if (!isArtError(error, 'PASSWORD_POLICY_VIOLATION')) throw error;
+          throw new ArtError('CONFIG_INVALID', `auth.initial_admin_password не проходит политику паролей: ${error.message}`);
+        }
         password = initialPassword;
       }
       const created = await users.insertIfAbsent({

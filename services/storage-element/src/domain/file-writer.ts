@@ -2,7 +2,7 @@
 // attr-файл атомарно → кеш в БД → событие в ленту. Частичная запись не становится видимой:
 // BlobStore.put атомарен, а при сбое после него данные и attr удаляются.
 // WAL и восстановление после сбоя процесса — задача SE (SE-3, issue 3).
-import { pipeline, Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import { ArtError, uuidv7, type BlobStore, type Coordination, type Logger } from '@artstore/core';
 import { SE_CHANGES_CHANNEL, type FileMetadata, type SeChangeEvent } from '@artstore/contracts';
 import type { FileCache } from '../store/file-cache.js';
@@ -36,13 +36,23 @@ export function createFileWriter(deps: FileWriterDeps) {
       const now = new Date();
       const id = uuidv7(now.getTime());
       const path = storedPath(request.originalName, id, now);
-      const meter = new HashingMeter();
-      // pipeline разрушает meter при ошибке или обрыве тела — put() тогда удаляет временный файл.
-      pipeline(request.body, meter, () => {});
+      // Без заявленной длины резерв растёт по мере прихода байтов (SPEC SE-8): иначе chunked-загрузка
+      // (файлы из multipart через ingester) писала бы сверх max_size.
+      const meter = new HashingMeter(request.declaredLength === undefined ? (total) => reservation.ensure(total) : undefined);
+      // Обрыв или ошибка тела разрушают meter — put() тогда удаляет временный файл. Обратного
+      // разрушения нет (не pipeline): отказ записи (507, ключ) не рвёт соединение, клиент получает ответ.
+      finished(request.body, (error) => {
+        if (error) meter.destroy(error);
+      });
+      request.body.pipe(meter);
       try {
         await deps.blobs.put(path, meter);
       } catch (error) {
         reservation.release();
+        // Остаток тела читается вхолостую, как Node делает с непрочитанным телом: ответ с ошибкой
+        // доходит до клиента, соединение остаётся пригодным. После обрыва клиента это ничего не делает.
+        request.body.unpipe(meter);
+        request.body.resume();
         throw error;
       }
       try {

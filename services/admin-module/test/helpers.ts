@@ -1,0 +1,145 @@
+// Обвязка интеграционных тестов admin-module: сервис в процессе на свободном порту поверх переданной
+// БД (её закрывает тест — так проверяется перезапуск над той же БД), координация и очередь в процессе.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInProcessCoordination, createInProcessJobQueue } from '@artstore/adapters';
+import { createLogger, loadConfig, type Database } from '@artstore/core';
+import { startAdminModule } from '../src/index.js';
+
+/** Свободный порт: слушаем 0, запоминаем выданный системой номер и закрываем. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface ServiceClientConfig {
+  client_id: string;
+  client_secret: string;
+  roles: string[];
+}
+
+export interface AdminOptions {
+  db: Database;
+  masterKey: string;
+  profile?: 'embedded' | 'production';
+  initialAdminPassword?: string;
+  serviceClients?: ServiceClientConfig[];
+}
+
+export interface RunningAdmin {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Запуск admin-module. Порт выбирается заранее и попадает в конфигурацию: admin проверяет свои же
+ * токены по своему JWKS (services.admin → /.well-known/jwks.json). Если старт отказал — всё, что
+ * успели создать, закрывается, а ошибка пробрасывается как есть.
+ */
+export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'artstore-admin-it-'));
+  const coordination = createInProcessCoordination();
+  const jobs = createInProcessJobQueue();
+  const release = async () => {
+    await jobs.close().catch(() => undefined);
+    await coordination.close().catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const port = await freePort();
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        profile: options.profile ?? 'embedded',
+        data_dir: dataDir,
+        log: { level: 'silent' },
+        services: { admin: { host: '127.0.0.1', port } },
+        auth: {
+          master_key: options.masterKey,
+          ...(options.initialAdminPassword === undefined
+            ? {}
+            : { initial_admin_password: options.initialAdminPassword }),
+          service_clients: options.serviceClients ?? [],
+        },
+      },
+    });
+    const service = await startAdminModule({
+      config,
+      logger: createLogger({ level: 'silent' }),
+      db: options.db,
+      coordination,
+      jobs,
+    });
+    return {
+      url: service.url,
+      stop: async () => {
+        await service.stop();
+        await release();
+      },
+    };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+export async function postJson(url: string, body: unknown, token?: string): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+export interface TokenBody {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  password_change_required: boolean;
+}
+
+export async function expectToken(response: Response): Promise<TokenBody> {
+  const text = await response.text();
+  assert.equal(response.status, 200, text);
+  const body = JSON.parse(text) as TokenBody;
+  assert.equal(body.token_type, 'Bearer');
+  assert.equal(typeof body.access_token, 'string');
+  return body;
+}
+
+export async function expectProblem(
+  response: Response,
+  status: number,
+  code: string,
+): Promise<Record<string, unknown>> {
+  const text = await response.text();
+  assert.equal(response.status, status, `ожидался ${status} ${code}, получено ${response.status}: ${text}`);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  const problem = JSON.parse(text) as Record<string, unknown>;
+  assert.equal(problem.code, code);
+  assert.equal(problem.status, status);
+  assert.equal(typeof problem.detail, 'string');
+  assert.ok(!text.includes('    at '), 'в ответе не должно быть стека');
+  return problem;
+}
+
+/** Заголовок и полезная нагрузка JWT без проверки подписи (подпись проверяется отдельно по JWKS). */
+export function decodeJwt(token: string): {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+} {
+  const [header, payload] = token.split('.');
+  assert.ok(header && payload, 'не JWT');
+  const part = (s: string) =>
+    JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Record<string, unknown>;
+  return { header: part(header), payload: part(payload) };
+}
