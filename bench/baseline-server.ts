@@ -3,8 +3,8 @@
 // было бы нечестным); выдача — файл потоком с диска. Запускается отдельным процессом, чтобы не
 // делить цикл событий с клиентом и чтобы его RSS был виден отдельно.
 // Аргументы: <порт> <каталог данных>. Готовность: GET /health → 200.
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -25,17 +25,10 @@ async function handle(request: http.IncomingMessage, response: http.ServerRespon
   }
   if (request.method === 'POST' && url.pathname === '/api/files') {
     const id = String(++counter);
-    const file = await open(join(dataDir!, id), 'wx');
-    let size = 0;
-    try {
-      // Размеры буферов — по умолчанию: эталон — то, что даёт голый Node без настройки.
-      const sink = file.createWriteStream({ autoClose: false });
-      await pipeline(request, sink);
-      size = sink.bytesWritten;
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    // flush: true — fsync перед закрытием дескриптора; так же пишет байты LocalFsBlobStore.
+    const sink = createWriteStream(join(dataDir!, id), { flags: 'wx', flush: true });
+    await pipeline(request, sink);
+    const size = sink.bytesWritten;
     const body = JSON.stringify({ files: [{ id, size }] });
     response.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     response.end(body);

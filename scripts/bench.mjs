@@ -24,7 +24,7 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-// Точная команда прогона — для bench/RESULTS.md.
+// Точная команда прогона — для bench/RESULTS.md. Не ARTSTORE_*: такие переменные читает конфиг ArtStore.
 const command =
   process.env.npm_lifecycle_event === 'bench'
     ? `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`
@@ -45,7 +45,7 @@ for (const name of selected) {
     current = spawn(process.execPath, ['--import', 'tsx', `bench/${name}.ts`, ...rest], {
       cwd: root,
       stdio: 'inherit',
-      env: { ...process.env, ARTSTORE_BENCH_COMMAND: command },
+      env: { ...process.env, BENCH_INVOCATION: command },
     });
     current.on('error', (error) => {
       console.error(`bench ${name}: не удалось запустить — ${error.message}`);

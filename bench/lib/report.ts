@@ -27,9 +27,9 @@ export function machine(): Machine {
   };
 }
 
-/** Команда, которой запущен прогон: лаунчер передаёт её в ARTSTORE_BENCH_COMMAND. */
+/** Команда, которой запущен прогон: лаунчер передаёт её в BENCH_INVOCATION. */
 export function invocation(fallback: string): string {
-  return process.env.ARTSTORE_BENCH_COMMAND ?? fallback;
+  return process.env.BENCH_INVOCATION ?? fallback;
 }
 
 export type Row = string[];
@@ -42,7 +42,8 @@ export function textTable(header: Row, rows: Row[]): string {
 }
 
 export function markdownTable(header: Row, rows: Row[]): string {
-  const line = (r: Row) => `| ${r.join(' | ')} |`;
+  // Ведущие пробелы (подстрока таблицы) Markdown съедает — там они становятся стрелкой.
+  const line = (r: Row) => `| ${r.map((cell) => cell.replace(/^ +/, '↳ ')).join(' | ')} |`;
   return [line(header), `|${header.map((_, i) => (i === 0 ? ' :--- ' : ' ---: ')).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
