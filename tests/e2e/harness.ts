@@ -112,12 +112,12 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
   try {
     if (mode === 'embedded') {
       spawnOne('all');
-      for (const url of Object.values(urls)) await waitReady(url, () => output);
+      for (const url of Object.values(urls)) await waitReady(url, children, () => output);
     } else {
       // Порядок как во встроенном режиме: admin — источник JWKS и токенов сервисов.
       for (const service of SERVICES) {
         spawnOne(service);
-        await waitReady(urls[service]!, () => output);
+        await waitReady(urls[service]!, children, () => output);
       }
     }
   } catch (error) {
@@ -127,10 +127,13 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
   return { gateway: urls.gateway!, urls, dataDir, workDir, output: () => output, stop };
 }
 
-async function waitReady(url: string, output: () => string, timeoutMs = 60_000): Promise<void> {
+/** Ждёт /health/ready; процесс, который уже вышел (например, на ошибке конфигурации), — сразу ошибка. */
+async function waitReady(url: string, children: readonly ChildProcess[], output: () => string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
+    const exited = children.find((c) => c.exitCode !== null || c.signalCode !== null);
+    if (exited) throw new Error(`процесс ${exited.spawnargs.slice(2).join(' ')} завершился (${exited.exitCode ?? exited.signalCode})\n--- вывод процессов ---\n${output()}`);
     try {
       const response = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2000) });
       last = `${response.status} ${await response.text()}`;
