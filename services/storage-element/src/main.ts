@@ -1,4 +1,5 @@
 // Сборка storage-element (SPEC §2). Только связывание портов и маршрутов.
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   createServer,
@@ -36,10 +37,12 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   await runMigrations(db, `${STORAGE_ELEMENT}:${prefix}`, storageElementMigrations(prefix));
 
   const cache = createFileCache(db, prefix);
+  const basePath = storageBasePath(deps);
+  await mkdir(basePath, { recursive: true });
   const capacity = await createCapacity({
     elementId,
     maxBytes: config.storage.max_size,
-    basePath: storageBasePath(deps),
+    basePath,
     usedBytes: () => cache.usedBytes(),
   });
   const writer = createFileWriter({ elementId, blobs, cache, coordination, logger, capacity });

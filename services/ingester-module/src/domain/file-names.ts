@@ -9,8 +9,9 @@ export function assertClientFileName(name: string | undefined): string {
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
     throw new ArtError('FILE_NAME_INVALID', `Имя файла длиннее ${MAX_NAME_BYTES} байт`);
   }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw new ArtError('FILE_NAME_INVALID', 'Имя файла содержит управляющие символы');
+  // Управляющие символы — вся категория Unicode Cc: C0, DEL и C1 (U+0080–U+009F, среди них NEL U+0085 —
+  // перевод строки для многих терминалов и журналов).
+  if (/\p{Cc}/u.test(name)) throw new ArtError('FILE_NAME_INVALID', 'Имя файла содержит управляющие символы');
   if (/[/\\]/.test(name) || name === '.' || name === '..') {
     throw new ArtError('FILE_NAME_INVALID', 'Имя файла не может содержать «/», «\\» или быть «.»/«..»');
   }

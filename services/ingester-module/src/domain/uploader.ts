@@ -1,7 +1,7 @@
 // Передача одного файла на SE потоком (SPEC IN-1): байты идут от клиента к SE без буферизации,
 // backpressure держит undici. Повтор на другом SE невозможен: поток уже частично прочитан (IN-7).
 import type { Readable } from 'node:stream';
-import type { Principal } from '@artstore/core';
+import { ArtError, type Principal } from '@artstore/core';
 import { formatConsistencyToken, SE_HEADERS, type FileMetadata, type FileRecord, type UploadedFile } from '@artstore/contracts';
 import type { StorageElementPool } from './storage-elements.js';
 
@@ -14,6 +14,8 @@ export interface UploadInput {
   storageElement?: string;
   principal: Principal;
   requestId: string;
+  /** Срабатывает, когда клиент оборвал соединение посреди тела запроса. */
+  clientAborted?: AbortSignal;
 }
 
 export function createUploader(pool: StorageElementPool) {
@@ -27,11 +29,20 @@ export function createUploader(pool: StorageElementPool) {
         [SE_HEADERS.metadata]: Buffer.from(JSON.stringify(input.metadata)).toString('base64url'),
       };
       if (input.declaredLength !== undefined) headers['content-length'] = String(input.declaredLength);
-      const stored = await client.json<FileRecord & { seq: number }>('POST', '/api/files', {
-        headers,
-        body: input.body,
-        requestId: input.requestId,
-      });
+      let stored: FileRecord & { seq: number };
+      try {
+        stored = await client.json<FileRecord & { seq: number }>('POST', '/api/files', {
+          headers,
+          body: input.body,
+          requestId: input.requestId,
+          // Обрыв со стороны клиента — отмена вызова, а не отказ SE: автомат защиты не считает его
+          // отказом (IN-7), иначе несколько брошенных загрузок исключали бы исправный SE для всех.
+          signal: input.clientAborted,
+        });
+      } catch (error) {
+        if (input.clientAborted?.aborted) throw new ArtError('UPLOAD_INCOMPLETE', 'Клиент оборвал загрузку до конца тела', { cause: error });
+        throw error;
+      }
       const { seq, ...record } = stored;
       return { ...record, consistency_token: formatConsistencyToken(ref.id, seq) };
     },

@@ -54,16 +54,30 @@ export async function registerUploadRoutes(app: FastifyInstance, uploader: Uploa
       },
       async (request, reply) => {
         requirePermission(request.principal, 'files:write');
+        const clientAborted = clientAbortSignal(request);
         const files = request.isMultipart()
-          ? await uploadMultipart(request, uploader)
-          : [await uploadRaw(request, uploader)];
+          ? await uploadMultipart(request, uploader, clientAborted)
+          : [await uploadRaw(request, uploader, clientAborted)];
         return reply.code(201).send({ files } satisfies UploadResponse);
       },
     );
   });
 }
 
-async function uploadRaw(request: FastifyRequest<{ Querystring: RawUploadQuery }>, uploader: Uploader): Promise<UploadedFile> {
+/** Сигнал «клиент оборвал соединение, не дослав тело»: соединение закрылось раньше конца запроса. */
+function clientAbortSignal(request: FastifyRequest): AbortSignal {
+  const controller = new AbortController();
+  request.raw.once('close', () => {
+    if (!request.raw.complete) controller.abort();
+  });
+  return controller.signal;
+}
+
+async function uploadRaw(
+  request: FastifyRequest<{ Querystring: RawUploadQuery }>,
+  uploader: Uploader,
+  clientAborted: AbortSignal,
+): Promise<UploadedFile> {
   const query = request.query;
   const name = assertClientFileName(query.name ?? parseContentDispositionFilename(request.headers['content-disposition']));
   const length = request.headers['content-length'];
@@ -79,11 +93,12 @@ async function uploadRaw(request: FastifyRequest<{ Querystring: RawUploadQuery }
     storageElement: query.storage_element,
     principal: request.principal!,
     requestId: request.id,
+    clientAborted,
   });
 }
 
 /** Поля метаданных должны идти до файлов в форме: файл уходит на SE, как только встречен. */
-async function uploadMultipart(request: FastifyRequest, uploader: Uploader): Promise<UploadedFile[]> {
+async function uploadMultipart(request: FastifyRequest, uploader: Uploader, clientAborted: AbortSignal): Promise<UploadedFile[]> {
   const fields: { description?: string; tags?: string[]; custom?: Record<string, string> } = {};
   let storageElement: string | undefined;
   const uploaded: UploadedFile[] = [];
@@ -122,6 +137,7 @@ async function uploadMultipart(request: FastifyRequest, uploader: Uploader): Pro
         storageElement,
         principal: request.principal!,
         requestId: request.id,
+        clientAborted,
       }),
     );
   }

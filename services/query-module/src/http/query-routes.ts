@@ -121,11 +121,24 @@ function encodeCursor(next: { createdAt: string; id: string }): string {
   return Buffer.from(JSON.stringify([next.createdAt, next.id])).toString('base64url');
 }
 
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 function decodeCursor(cursor: string | undefined): { createdAt: string; id: string } | null {
   if (cursor === undefined) return null;
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (Number.isNaN(Date.parse(createdAt)) || !UUID_PATTERN.test(id)) throw new Error('bad cursor');
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
+    // Только то, что выдаёт encodeCursor (toISOString, год из 4 цифр): Date.parse в V8 принимает и «1», и
+    // «2026-02-30», и «+010000-…», а PostgreSQL их отвергает — вышел бы 500 вместо 400.
+    if (
+      typeof createdAt !== 'string' ||
+      !ISO_INSTANT.test(createdAt) ||
+      Number.isNaN(Date.parse(createdAt)) ||
+      new Date(createdAt).toISOString() !== createdAt ||
+      typeof id !== 'string' ||
+      !UUID_PATTERN.test(id)
+    ) {
+      throw new Error('bad cursor');
+    }
     return { createdAt, id };
   } catch {
     throw new ArtError('VALIDATION_FAILED', 'cursor: неизвестный формат курсора');

@@ -44,6 +44,9 @@ export function createFileWriter(deps: FileWriterDeps) {
       finished(request.body, (error) => {
         if (error) meter.destroy(error);
       });
+      // Ошибку meter получает put() своим pipeline, но подключается он не сразу (await mkdir): обрыв тела
+      // в этот промежуток без слушателя — необработанное 'error' от pipe(), и падает весь процесс.
+      meter.on('error', () => {});
       request.body.pipe(meter);
       try {
         await deps.blobs.put(path, meter);

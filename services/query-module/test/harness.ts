@@ -1,0 +1,277 @@
+// Стенд интеграционных тестов query-module в одном процессе: настоящий storage-element и query-module
+// на одной встроенной БД PGlite в памяти (как в `artstore start all`: у SE таблицы с префиксом se_, у
+// query — свои), координация — общая (события SE будят query) или раздельная (событий нет, остаётся опрос).
+//
+// Сервисный токен для лент SE query-module получает по client_credentials у admin-module. Вместо
+// настоящего admin-module здесь — маленький конечный пункт POST /api/auth/token, который проверяет
+// client_id/client_secret и выдаёт токен тестового издателя с ролью indexer. Честно: query-module
+// проходит весь свой путь (запрос токена, кеш, Bearer к SE), а SE проверяет подпись RS256 по JWKS и
+// право changes:read. Настоящий admin-module стоил бы ещё одной PGlite и bcrypt на каждый вход, а
+// проверял бы admin-module, а не query-module.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import {
+  createInProcessCoordination,
+  createInProcessJobQueue,
+  createLocalFsBlobStore,
+  createPgliteDatabase,
+} from '@artstore/adapters';
+import {
+  formatConsistencyToken,
+  SE_HEADERS,
+  type ChangesResponse,
+  type FileMetadata,
+  type FileRecord,
+  type UploadedFile,
+} from '@artstore/contracts';
+import { createLogger, loadConfig, type Logger, type RunningService } from '@artstore/core';
+import { createTestTokenIssuer, type TestTokenIssuer } from '@artstore/core/testing';
+import { startStorageElement } from '@artstore/storage-element';
+import { startQueryModule } from '../src/index.js';
+
+export const ELEMENT_ID = 'se-q';
+const CLIENT_ID = 'query-module';
+const CLIENT_SECRET = 'секрет-клиента-для-теста';
+
+export interface QueryStackOptions {
+  /** true — SE и query делят координацию (события доходят); false — у каждого своя. */
+  sharedCoordination: boolean;
+  pollIntervalMs: number;
+  consistencyWaitMs: number;
+}
+
+export interface QueryStack {
+  issuer: TestTokenIssuer;
+  /** Токен с ролью admin (загрузка на SE напрямую, чтение ленты). */
+  adminToken: string;
+  seUrl: string;
+  queryUrl: string;
+  /** Сколько раз query-module запрашивал сервисный токен. */
+  readonly tokenRequests: number;
+  stopStorageElement(): Promise<void>;
+  logs(): string;
+  close(): Promise<void>;
+}
+
+function memoryLogger(): { logger: Logger; text: () => string } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(chunk.toString('utf8'));
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'warn', destination }), text: () => lines.join('') };
+}
+
+/** Конечный пункт client_credentials admin-module (SPEC §9 POST /api/auth/token) — только для query-module. */
+async function startTokenEndpoint(issuer: TestTokenIssuer, onRequest: () => void): Promise<{ url: string; server: Server }> {
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (body += chunk));
+    request.on('end', () => {
+      void (async () => {
+        if (request.method !== 'POST' || request.url !== '/api/auth/token') {
+          response.writeHead(404).end();
+          return;
+        }
+        onRequest();
+        let credentials: Record<string, unknown> = {};
+        try {
+          credentials = JSON.parse(body) as Record<string, unknown>;
+        } catch {
+          // Разбор не удался — ниже ответим 401 как на неверные учётные данные.
+        }
+        if (
+          credentials.grant_type !== 'client_credentials' ||
+          credentials.client_id !== CLIENT_ID ||
+          credentials.client_secret !== CLIENT_SECRET
+        ) {
+          response.writeHead(401, { 'content-type': 'application/problem+json' }).end('{"code":"AUTH_INVALID_CREDENTIALS"}');
+          return;
+        }
+        const token = await issuer.mint({ sub: CLIENT_ID, name: CLIENT_ID, kind: 'service', roles: ['indexer'] });
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 600, password_change_required: false }));
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+export async function startQueryStack(options: QueryStackOptions): Promise<QueryStack> {
+  const workDir = await mkdtemp(join(tmpdir(), 'artstore-query-it-'));
+  const seRoot = join(workDir, 'se');
+  const cleanups: (() => Promise<unknown>)[] = [() => rm(workDir, { recursive: true, force: true })];
+  const run = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    // Каталог хранилища создаёт точка входа (как `artstore start`), SE ждёт его готовым.
+    await mkdir(seRoot, { recursive: true });
+    const issuer = await createTestTokenIssuer();
+    cleanups.push(() => issuer.close());
+    let tokenRequests = 0;
+    const tokens = await startTokenEndpoint(issuer, () => tokenRequests++);
+    cleanups.push(() => new Promise<void>((resolve) => tokens.server.close(() => resolve())));
+    const { logger, text } = memoryLogger();
+    const base = {
+      data_dir: workDir,
+      log: { level: 'warn' },
+      auth: { jwt: { jwks_url: issuer.jwksUrl, issuer: issuer.issuer, audience: issuer.audience } },
+    };
+
+    // Одна БД на SE и query, как в `start all`: PGlite поднимается секунды, вторая удвоила бы время.
+    const db = await createPgliteDatabase();
+    cleanups.push(() => db.close());
+    const seCoordination = createInProcessCoordination();
+    cleanups.push(() => seCoordination.close());
+    const queryCoordination = options.sharedCoordination ? seCoordination : createInProcessCoordination();
+    if (!options.sharedCoordination) cleanups.push(() => queryCoordination.close());
+    const jobs = createInProcessJobQueue();
+    cleanups.push(() => jobs.close());
+
+    // Порт 0: адрес выдаёт система при listen — без гонки «проверили, что свободен, а занял другой».
+    const seConfig = loadConfig({
+      env: {},
+      overrides: {
+        ...base,
+        services: { storage_element: { host: '127.0.0.1', port: 0 } },
+        storage: { element_id: ELEMENT_ID, local: { base_path: seRoot } },
+      },
+    });
+    let se: RunningService | undefined = await startStorageElement({
+      config: seConfig,
+      logger,
+      db,
+      coordination: seCoordination,
+      jobs,
+      blobs: createLocalFsBlobStore({ root: seRoot }),
+    });
+    const seUrl = se.url;
+    const stopSe = async () => {
+      const running = se;
+      se = undefined;
+      await running?.stop();
+    };
+    cleanups.push(stopSe);
+
+    const queryConfig = loadConfig({
+      env: {},
+      overrides: {
+        ...base,
+        auth: { ...base.auth, client: { client_id: CLIENT_ID, client_secret: CLIENT_SECRET } },
+        services: { query: { host: '127.0.0.1', port: 0 }, admin: { url: tokens.url } },
+        storage_elements: [{ id: ELEMENT_ID, url: seUrl }],
+        query: { poll_interval_ms: options.pollIntervalMs, consistency_wait_ms: options.consistencyWaitMs },
+      },
+    });
+    const query = await startQueryModule({ config: queryConfig, logger, db, coordination: queryCoordination, jobs });
+    cleanups.push(() => query.stop());
+
+    return {
+      issuer,
+      adminToken: await issuer.mint({ name: 'tester', roles: ['admin'] }),
+      seUrl,
+      queryUrl: query.url,
+      get tokenRequests() {
+        return tokenRequests;
+      },
+      stopStorageElement: stopSe,
+      logs: text,
+      close: run,
+    };
+  } catch (error) {
+    await run();
+    throw error;
+  }
+}
+
+/** Загрузка прямо на SE по внутреннему протоколу ingester → SE; токен согласованности — как у ingester. */
+export async function uploadToSe(
+  stack: QueryStack,
+  name: string,
+  bytes: Buffer | string,
+  options: { contentType?: string; metadata?: Partial<FileMetadata> } = {},
+): Promise<UploadedFile> {
+  const metadata: FileMetadata = { description: '', tags: [], custom: {}, ...options.metadata };
+  const response = await fetch(`${stack.seUrl}/api/files`, {
+    method: 'POST',
+    body: bytes,
+    headers: {
+      authorization: `Bearer ${stack.adminToken}`,
+      'content-type': options.contentType ?? 'application/octet-stream',
+      [SE_HEADERS.name]: encodeURIComponent(name),
+      [SE_HEADERS.metadata]: Buffer.from(JSON.stringify(metadata)).toString('base64url'),
+    },
+  });
+  const text = await response.text();
+  assert.equal(response.status, 201, text);
+  const { seq, ...record } = JSON.parse(text) as FileRecord & { seq: number };
+  return { ...record, consistency_token: formatConsistencyToken(ELEMENT_ID, seq) };
+}
+
+export function seqOf(file: UploadedFile): number {
+  return Number(file.consistency_token.split(':')[1]);
+}
+
+/** Номер последнего изменения в ленте SE. */
+export async function seLastSeq(stack: QueryStack): Promise<number> {
+  const response = await fetch(`${stack.seUrl}/api/changes?after=0&limit=10000`, {
+    headers: { authorization: `Bearer ${stack.adminToken}` },
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  return ((await response.json()) as ChangesResponse).last_seq;
+}
+
+/** Позиция индекса query по SE из /health/ready (SPEC QR-1: отставание видно в готовности). */
+export async function indexedSeq(stack: QueryStack): Promise<number> {
+  const response = await fetch(`${stack.queryUrl}/health/ready`);
+  const body = (await response.json()) as { checks: { index?: { status: string; detail?: Record<string, { last_seq: number }> } } };
+  assert.equal(response.status, 200, JSON.stringify(body));
+  const seq = body.checks.index?.detail?.[ELEMENT_ID]?.last_seq;
+  assert.equal(typeof seq, 'number', JSON.stringify(body));
+  return seq!;
+}
+
+/** Ждёт, пока индекс дойдёт до seq; возвращает затраченное время, мс. */
+export async function waitIndexed(stack: QueryStack, seq: number, timeoutMs: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const current = await indexedSeq(stack);
+    const elapsed = performance.now() - started;
+    if (current >= seq) return elapsed;
+    if (elapsed > timeoutMs) assert.fail(`индекс не дошёл до seq ${seq} за ${timeoutMs} мс (сейчас ${current})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface Problem {
+  type: string;
+  status: number;
+  code: string;
+  detail?: string;
+  [key: string]: unknown;
+}
+
+/** Ответ — problem+json с этим статусом и кодом, без стека. */
+export async function expectProblem(response: Response, status: number, code: string | readonly string[]): Promise<Problem> {
+  const text = await response.text();
+  const codes = typeof code === 'string' ? [code] : code;
+  assert.equal(response.status, status, `ожидался ${status} ${codes.join('|')}, получено ${response.status}: ${text}`);
+  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
+  const problem = JSON.parse(text) as Problem;
+  assert.ok(codes.includes(problem.code), text);
+  assert.equal(problem.status, status);
+  assert.equal(problem.type, `urn:artstore:error:${problem.code}`);
+  assert.ok(!text.includes('    at '), 'в ответе не должно быть стека');
+  return problem;
+}
