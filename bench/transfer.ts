@@ -4,7 +4,7 @@
 // голый node:http, поток на диск + fsync, поток с диска). Плюс пиковое RSS обоих серверов.
 // Параметры (для пробных прогонов; раздел RESULTS.md пишется только при значениях по умолчанию):
 //   --big-mib N  --small-count N  --small-kib N  --concurrency N  --rounds N  --no-results
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +12,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseConsistencyToken } from '@artstore/contracts';
+import { CleanupStack, freePort } from '@artstore/core/testing';
 import { loginAndChangePassword } from '../tests/e2e/flow.js';
-import { freePort, startSystem } from '../tests/e2e/harness.js';
+import { startSystem, stopChild } from '../tests/e2e/harness.js';
 import { BenchClient, percentile, runPool, type Target, type Uploaded } from './lib/http-client.js';
 import { payloadSha256, payloadStream, smallFiles, type SmallFile } from './lib/payload.js';
 import { invocation, machine, markdownTable, textTable, updateResults, type Row } from './lib/report.js';
@@ -63,17 +64,10 @@ interface Side {
 }
 
 // ── Остановка всего запущенного: при успехе, ошибке, Ctrl+C, SIGTERM и по сторожу ──────────────
-const cleanups: (() => unknown)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) await Promise.resolve().then(step).catch((error: unknown) => console.error('очистка:', error));
-  })();
-  return cleaning;
-}
+const cleanup = new CleanupStack((error) => console.error('очистка:', error));
 function abort(reason: string, code: number): void {
   console.error(`\nbench transfer: ${reason} — останавливаю процессы`);
-  void cleanup().finally(() => process.exit(code));
+  void cleanup.run().finally(() => process.exit(code));
 }
 process.once('SIGINT', () => abort('прервано (SIGINT)', 130));
 process.once('SIGTERM', () => abort('прервано (SIGTERM)', 143));
@@ -85,7 +79,7 @@ async function startBaseline(workDir: string): Promise<{ target: Target; pid: nu
   await mkdir(dataDir);
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', BASELINE_SERVER, String(port), dataDir], { stdio: ['ignore', 'inherit', 'inherit'] });
-  cleanups.push(() => stopChild(child));
+  cleanup.defer(() => stopChild(child, 10_000));
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -98,22 +92,10 @@ async function startBaseline(workDir: string): Promise<{ target: Target; pid: nu
   return { target: { name: 'эталон', base, headers: {} }, pid: child.pid };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(killer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 // ── ArtStore, встроенный режим ──────────────────────────────────────────────────────────────────
 async function startArtStore(): Promise<{ target: Target; pid: number | undefined }> {
   const system = await startSystem('embedded', 'bench');
-  cleanups.push(() => system.stop());
+  cleanup.defer(() => system.stop());
   // Харнесс не отдаёт pid; `artstore start all` — один процесс (tsx регистрируется в нём же),
   // и путь к его конфигу во временном каталоге уникален.
   const pid = findPidByArgument(join(system.workDir, 'artstore.yaml'));
@@ -307,8 +289,8 @@ async function main(): Promise<void> {
   const startedAt = performance.now();
   const loadBefore = loadavg();
   const workDir = await mkdtemp(join(tmpdir(), 'artstore-bench-'));
-  cleanups.push(() => rm(workDir, { recursive: true, force: true }));
-  cleanups.push(() => {
+  cleanup.defer(() => rm(workDir, { recursive: true, force: true }));
+  cleanup.defer(() => {
     client.close();
     single.close();
   });
@@ -324,7 +306,7 @@ async function main(): Promise<void> {
   for (const start of [() => startBaseline(workDir), startArtStore]) {
     const { target, pid } = await start();
     const sampler = new RssSampler(pid);
-    cleanups.push(() => sampler.stop());
+    cleanup.defer(() => sampler.stop());
     const side: Side = { target, sampler, rssAfterStart: pid === undefined ? undefined : readStatusBytes(pid, 'VmRSS'), rounds: [] };
     console.log(`  ${target.name}: ${target.base}, pid ${pid ?? 'не найден (RSS будет «н/д»)'}, RSS после старта ${mib(side.rssAfterStart)}`);
     sampler.start();
@@ -355,9 +337,9 @@ async function main(): Promise<void> {
 
 try {
   await main();
-  await cleanup();
+  await cleanup.run();
 } catch (error) {
   console.error('bench transfer: ошибка —', error);
-  await cleanup();
+  await cleanup.run();
   process.exit(1);
 }

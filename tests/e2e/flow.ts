@@ -2,6 +2,7 @@
 // → поиск → выдача → побайтовое сравнение; плюс плохой ввод — ясный problem+json со стабильным кодом.
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
+import { expectProblemWith } from '@artstore/core/testing';
 
 export interface Session {
   token: string;
@@ -15,17 +16,8 @@ export async function api(base: string, path: string, init: RequestInit & { toke
   return fetch(`${base}${path}`, { ...init, headers });
 }
 
-export async function expectProblem(response: Response, status: number, code: string): Promise<Record<string, unknown>> {
-  const text = await response.text();
-  assert.equal(response.status, status, `ожидался ${status} ${code}, получено ${response.status}: ${text}`);
-  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const problem = JSON.parse(text) as Record<string, unknown>;
-  assert.equal(problem.code, code);
-  assert.equal(problem.status, status);
-  assert.equal(typeof problem.detail, 'string');
-  assert.ok(!text.includes('    at '), 'в ответе не должно быть стека');
-  return problem;
-}
+/** Ответы системы через шлюз — problem+json со строковым detail; type здесь не проверяется. */
+const expectProblem = expectProblemWith({ detail: true });
 
 /** Вход первого администратора и обязательная смена пароля. Возвращает рабочий токен. */
 export async function loginAndChangePassword(base: string, initialPassword: string): Promise<Session> {

@@ -3,26 +3,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createThrowawayPostgres, deleteKeysWithPrefix, testRedisUrl, uniqueTestPrefix } from '@artstore/adapters/testing';
+import { CleanupStack, freePort } from '@artstore/core/testing';
 import { stringify } from 'yaml';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'apps/cli/bin/artstore.mjs');
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export interface RunningSystem {
   gateway: string;
@@ -59,13 +48,14 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
     services: Object.fromEntries(Object.entries(ports).map(([key, port]) => [key, { host: '127.0.0.1', port }])),
     query: { poll_interval_ms: 500 },
   };
-  const cleanups: (() => Promise<void>)[] = [() => rm(workDir, { recursive: true, force: true })];
+  const cleanup = new CleanupStack();
+  cleanup.defer(() => rm(workDir, { recursive: true, force: true }));
 
   if (mode === 'separate') {
     const pg = await createThrowawayPostgres(label);
-    cleanups.push(() => pg.drop());
+    cleanup.defer(() => pg.drop());
     const redisPrefix = uniqueTestPrefix(label);
-    cleanups.push(async () => void (await deleteKeysWithPrefix(testRedisUrl(), redisPrefix)));
+    cleanup.defer(() => deleteKeysWithPrefix(testRedisUrl(), redisPrefix));
     const clientSecret = randomBytes(24).toString('base64url');
     Object.assign(config, {
       profile: 'production',
@@ -104,8 +94,8 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
   };
 
   const stop = async (): Promise<number[]> => {
-    const codes = await Promise.all(children.reverse().map(stopChild));
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    const codes = await Promise.all(children.reverse().map((child) => stopChild(child)));
+    await cleanup.run();
     return codes;
   };
 
@@ -146,10 +136,15 @@ async function waitReady(url: string, children: readonly ChildProcess[], output:
   throw new Error(`${url} не готов за ${timeoutMs} мс: ${last}\n--- вывод процессов ---\n${output()}`);
 }
 
-function stopChild(child: ChildProcess): Promise<number> {
+/**
+ * Останавливает дочерний процесс: SIGTERM, а если за graceMs не вышел — SIGKILL. Возвращает код выхода
+ * (128, если процесс убит сигналом). Уже завершившийся процесс — сразу его код.
+ */
+export function stopChild(child: ChildProcess, graceMs = 15_000): Promise<number> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  if (child.signalCode !== null) return Promise.resolve(128);
   return new Promise((resolve) => {
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.once('exit', (code, signal) => {
       clearTimeout(killer);
       resolve(code ?? (signal ? 128 : 0));

@@ -2,21 +2,12 @@
 // БД (её закрывает тест — так проверяется перезапуск над той же БД), координация и очередь в процессе.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInProcessCoordination, createInProcessJobQueue } from '@artstore/adapters';
 import { createLogger, loadConfig, type Database } from '@artstore/core';
+import { expectProblemWith, freePort } from '@artstore/core/testing';
 import { startAdminModule } from '../src/index.js';
-
-/** Свободный порт: слушаем 0, запоминаем выданный системой номер и закрываем. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export interface ServiceClientConfig {
   client_id: string;
@@ -116,21 +107,8 @@ export async function expectToken(response: Response): Promise<TokenBody> {
   return body;
 }
 
-export async function expectProblem(
-  response: Response,
-  status: number,
-  code: string,
-): Promise<Record<string, unknown>> {
-  const text = await response.text();
-  assert.equal(response.status, status, `ожидался ${status} ${code}, получено ${response.status}: ${text}`);
-  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const problem = JSON.parse(text) as Record<string, unknown>;
-  assert.equal(problem.code, code);
-  assert.equal(problem.status, status);
-  assert.equal(typeof problem.detail, 'string');
-  assert.ok(!text.includes('    at '), 'в ответе не должно быть стека');
-  return problem;
-}
+/** Ошибки admin-module — problem+json со строковым detail; type здесь не проверяется. */
+export const expectProblem = expectProblemWith({ detail: true });
 
 /** Заголовок и полезная нагрузка JWT без проверки подписи (подпись проверяется отдельно по JWKS). */
 export function decodeJwt(token: string): {

@@ -3,20 +3,13 @@
 // Токены — тестовый издатель с локальным JWKS (настоящая проверка RS256), admin-module не нужен:
 // ingester пересылает SE токен пользователя, сервисный токен ему не требуется.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { Writable } from 'node:stream';
-import {
-  createInProcessCoordination,
-  createInProcessJobQueue,
-  createLocalFsBlobStore,
-  createPgliteDatabase,
-} from '@artstore/adapters';
-import type { ChangesResponse, FileRecord } from '@artstore/contracts';
-import { createLogger, loadConfig, type Logger, type RunningService } from '@artstore/core';
-import { createTestTokenIssuer, type TestTokenIssuer } from '@artstore/core/testing';
-import { startStorageElement } from '@artstore/storage-element';
+import { join } from 'node:path';
+import type { FileRecord } from '@artstore/contracts';
+import { loadConfig } from '@artstore/core';
+import { buildWithCleanup, createMemoryLogger, createTestTokenIssuer, expectProblemWith, listFiles, type TestTokenIssuer } from '@artstore/core/testing';
+import { lastSeq, startTestStorageElement } from '@artstore/storage-element/testing';
 import { startIngesterModule } from '../src/index.js';
 
 export const ELEMENT_ID = 'se-test';
@@ -36,144 +29,56 @@ export interface IngesterStack {
   close(): Promise<void>;
 }
 
-/** Журнал сервисов пишем в память: stdout процесса теста занят отчётом node:test. */
-function memoryLogger(): { logger: Logger; text: () => string } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'warn', destination }), text: () => lines.join('') };
-}
-
 export async function startIngesterStack(): Promise<IngesterStack> {
   const workDir = await mkdtemp(join(tmpdir(), 'artstore-ingester-it-'));
-  const seRoot = join(workDir, 'se');
-  // Каталог хранилища создаёт точка входа (как `artstore start`), SE ждёт его готовым.
-  await mkdir(seRoot, { recursive: true });
-  const cleanups: (() => Promise<unknown>)[] = [() => rm(workDir, { recursive: true, force: true })];
-  const run = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  };
-  try {
+  return buildWithCleanup(async (cleanup) => {
+    cleanup.defer(() => rm(workDir, { recursive: true, force: true }));
     const issuer = await createTestTokenIssuer();
-    cleanups.push(() => issuer.close());
-    const { logger, text } = memoryLogger();
+    cleanup.defer(() => issuer.close());
+    // Журнал сервисов — в память: stdout процесса теста занят отчётом node:test.
+    const { logger, text } = createMemoryLogger('warn');
+    const se = await startTestStorageElement({ elementId: ELEMENT_ID, issuer, dataDir: workDir, basePath: join(workDir, 'se'), logger });
+    cleanup.defer(() => se.close());
+
     // Порт 0: адрес выдаёт система при listen — без гонки «проверили, что свободен, а занял другой».
-    const base = {
-      data_dir: workDir,
-      log: { level: 'warn' },
-      auth: { jwt: { jwks_url: issuer.jwksUrl, issuer: issuer.issuer, audience: issuer.audience } },
-    };
-
-    const db = await createPgliteDatabase();
-    cleanups.push(() => db.close());
-    const coordination = createInProcessCoordination();
-    cleanups.push(() => coordination.close());
-    const jobs = createInProcessJobQueue();
-    cleanups.push(() => jobs.close());
-
-    const seConfig = loadConfig({
-      env: {},
-      overrides: {
-        ...base,
-        services: { storage_element: { host: '127.0.0.1', port: 0 } },
-        storage: { element_id: ELEMENT_ID, local: { base_path: seRoot } },
-      },
-    });
-    let se: RunningService | undefined = await startStorageElement({
-      config: seConfig,
-      logger,
-      db,
-      coordination,
-      jobs,
-      blobs: createLocalFsBlobStore({ root: seRoot }),
-    });
-    const seUrl = se.url;
-    const stopSe = async () => {
-      const running = se;
-      se = undefined;
-      await running?.stop();
-    };
-    cleanups.push(stopSe);
-
     const ingesterConfig = loadConfig({
       env: {},
       overrides: {
-        ...base,
+        data_dir: workDir,
+        log: { level: 'warn' },
+        auth: { jwt: issuer.jwtConfig },
         services: { ingester: { host: '127.0.0.1', port: 0 } },
-        storage_elements: [{ id: ELEMENT_ID, url: seUrl }],
+        storage_elements: [{ id: ELEMENT_ID, url: se.url }],
       },
     });
-    const ingester = await startIngesterModule({ config: ingesterConfig, logger, db, coordination, jobs });
-    cleanups.push(() => ingester.stop());
+    // БД, координация и очередь — общие с SE, как в `artstore start all`.
+    const ingester = await startIngesterModule({ config: ingesterConfig, logger, ...se.backends });
+    cleanup.defer(() => ingester.stop());
 
     return {
       issuer,
       adminToken: await issuer.mint({ name: 'tester', roles: ['admin'] }),
-      seUrl,
+      seUrl: se.url,
       ingesterUrl: ingester.url,
-      seRoot,
-      stopStorageElement: stopSe,
+      seRoot: se.basePath,
+      stopStorageElement: se.stop,
       logs: text,
-      close: run,
+      close: () => cleanup.run(),
     };
-  } catch (error) {
-    await run();
-    throw error;
-  }
+  });
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail?: string;
-  [key: string]: unknown;
-}
-
-/** Ответ — problem+json с этим статусом и кодом, без стека. */
-export async function expectProblem(response: Response, status: number, code: string): Promise<Problem> {
-  const text = await response.text();
-  assert.equal(response.status, status, `ожидался ${status} ${code}, получено ${response.status}: ${text}`);
-  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const problem = JSON.parse(text) as Problem;
-  assert.equal(problem.code, code, text);
-  assert.equal(problem.status, status);
-  assert.equal(problem.type, `urn:artstore:error:${code}`);
-  assert.ok(!text.includes('    at '), 'в ответе не должно быть стека');
-  return problem;
-}
+/** Ошибки ingester — problem+json с type по коду; detail не обязателен. */
+export const expectProblem = expectProblemWith({ type: true });
 
 /** Номер последнего изменения в ленте SE. */
-export async function seLastSeq(stack: IngesterStack): Promise<number> {
-  let after = 0;
-  for (;;) {
-    const response = await fetch(`${stack.seUrl}/api/changes?after=${after}&limit=1000`, {
-      headers: { authorization: `Bearer ${stack.adminToken}` },
-    });
-    assert.equal(response.status, 200, await response.clone().text());
-    const page = (await response.json()) as ChangesResponse;
-    if (page.changes.length === 0) return after;
-    after = page.last_seq;
-  }
+export function seLastSeq(stack: IngesterStack): Promise<number> {
+  return lastSeq({ url: stack.seUrl }, stack.adminToken);
 }
 
 /** Все файлы под корнем SE (включая временные) — относительные пути. */
-export async function seFiles(stack: IngesterStack): Promise<string[]> {
-  try {
-    const entries = await readdir(stack.seRoot, { recursive: true, withFileTypes: true });
-    return entries
-      .filter((e) => e.isFile())
-      .map((e) => relative(stack.seRoot, join(e.parentPath, e.name)))
-      .sort();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+export function seFiles(stack: IngesterStack): Promise<string[]> {
+  return listFiles(stack.seRoot);
 }
 
 /** Выполняет действие и проверяет, что на SE не появилось ни записи в ленте, ни файла на диске. */

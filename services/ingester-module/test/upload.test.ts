@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import type { UploadedFile, UploadResponse } from '@artstore/contracts';
+import { seqOf } from '@artstore/storage-element/testing';
 import {
   ELEMENT_ID,
   expectNothingStored,
@@ -53,7 +54,6 @@ async function expectCreated(response: Response, count: number): Promise<Uploade
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const seqOf = (file: UploadedFile) => Number(file.consistency_token.split(':')[1]);
 
 describe('multipart/form-data', () => {
   it('два файла с метаданными перед ними: две записи, метаданные применены, байты на SE совпадают', TIMEOUT, async () => {

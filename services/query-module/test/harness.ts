@@ -9,29 +9,16 @@
 // право changes:read. Настоящий admin-module стоил бы ещё одной PGlite и bcrypt на каждый вход, а
 // проверял бы admin-module, а не query-module.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import {
-  createInProcessCoordination,
-  createInProcessJobQueue,
-  createLocalFsBlobStore,
-  createPgliteDatabase,
-} from '@artstore/adapters';
-import {
-  formatConsistencyToken,
-  SE_HEADERS,
-  type ChangesResponse,
-  type FileMetadata,
-  type FileRecord,
-  type UploadedFile,
-} from '@artstore/contracts';
-import { createLogger, loadConfig, type Logger, type RunningService } from '@artstore/core';
-import { createTestTokenIssuer, type TestTokenIssuer } from '@artstore/core/testing';
-import { startStorageElement } from '@artstore/storage-element';
+import { createInProcessCoordination } from '@artstore/adapters';
+import { formatConsistencyToken, type FileMetadata, type UploadedFile } from '@artstore/contracts';
+import { loadConfig } from '@artstore/core';
+import { buildWithCleanup, createMemoryLogger, createTestTokenIssuer, expectProblemWith, type TestTokenIssuer } from '@artstore/core/testing';
+import { lastSeq, startTestStorageElement, uploadOk } from '@artstore/storage-element/testing';
 import { startQueryModule } from '../src/index.js';
 
 export const ELEMENT_ID = 'se-q';
@@ -56,17 +43,6 @@ export interface QueryStack {
   stopStorageElement(): Promise<void>;
   logs(): string;
   close(): Promise<void>;
-}
-
-function memoryLogger(): { logger: Logger; text: () => string } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'warn', destination }), text: () => lines.join('') };
 }
 
 /** Конечный пункт client_credentials admin-module (SPEC §9 POST /api/auth/token) — только для query-module. */
@@ -109,90 +85,49 @@ async function startTokenEndpoint(issuer: TestTokenIssuer, onRequest: () => void
 
 export async function startQueryStack(options: QueryStackOptions): Promise<QueryStack> {
   const workDir = await mkdtemp(join(tmpdir(), 'artstore-query-it-'));
-  const seRoot = join(workDir, 'se');
-  const cleanups: (() => Promise<unknown>)[] = [() => rm(workDir, { recursive: true, force: true })];
-  const run = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  };
-  try {
-    // Каталог хранилища создаёт точка входа (как `artstore start`), SE ждёт его готовым.
-    await mkdir(seRoot, { recursive: true });
+  return buildWithCleanup(async (cleanup) => {
+    cleanup.defer(() => rm(workDir, { recursive: true, force: true }));
     const issuer = await createTestTokenIssuer();
-    cleanups.push(() => issuer.close());
+    cleanup.defer(() => issuer.close());
     let tokenRequests = 0;
     const tokens = await startTokenEndpoint(issuer, () => tokenRequests++);
-    cleanups.push(() => new Promise<void>((resolve) => tokens.server.close(() => resolve())));
-    const { logger, text } = memoryLogger();
-    const base = {
-      data_dir: workDir,
-      log: { level: 'warn' },
-      auth: { jwt: { jwks_url: issuer.jwksUrl, issuer: issuer.issuer, audience: issuer.audience } },
-    };
+    cleanup.defer(() => new Promise<void>((resolve) => tokens.server.close(() => resolve())));
+    const { logger, text } = createMemoryLogger('warn');
 
     // Одна БД на SE и query, как в `start all`: PGlite поднимается секунды, вторая удвоила бы время.
-    const db = await createPgliteDatabase();
-    cleanups.push(() => db.close());
-    const seCoordination = createInProcessCoordination();
-    cleanups.push(() => seCoordination.close());
-    const queryCoordination = options.sharedCoordination ? seCoordination : createInProcessCoordination();
-    if (!options.sharedCoordination) cleanups.push(() => queryCoordination.close());
-    const jobs = createInProcessJobQueue();
-    cleanups.push(() => jobs.close());
+    const se = await startTestStorageElement({ elementId: ELEMENT_ID, issuer, dataDir: workDir, basePath: join(workDir, 'se'), logger });
+    cleanup.defer(() => se.close());
+    const queryCoordination = options.sharedCoordination ? se.backends.coordination : createInProcessCoordination();
+    if (!options.sharedCoordination) cleanup.defer(() => queryCoordination.close());
 
     // Порт 0: адрес выдаёт система при listen — без гонки «проверили, что свободен, а занял другой».
-    const seConfig = loadConfig({
-      env: {},
-      overrides: {
-        ...base,
-        services: { storage_element: { host: '127.0.0.1', port: 0 } },
-        storage: { element_id: ELEMENT_ID, local: { base_path: seRoot } },
-      },
-    });
-    let se: RunningService | undefined = await startStorageElement({
-      config: seConfig,
-      logger,
-      db,
-      coordination: seCoordination,
-      jobs,
-      blobs: createLocalFsBlobStore({ root: seRoot }),
-    });
-    const seUrl = se.url;
-    const stopSe = async () => {
-      const running = se;
-      se = undefined;
-      await running?.stop();
-    };
-    cleanups.push(stopSe);
-
     const queryConfig = loadConfig({
       env: {},
       overrides: {
-        ...base,
-        auth: { ...base.auth, client: { client_id: CLIENT_ID, client_secret: CLIENT_SECRET } },
+        data_dir: workDir,
+        log: { level: 'warn' },
+        auth: { jwt: issuer.jwtConfig, client: { client_id: CLIENT_ID, client_secret: CLIENT_SECRET } },
         services: { query: { host: '127.0.0.1', port: 0 }, admin: { url: tokens.url } },
-        storage_elements: [{ id: ELEMENT_ID, url: seUrl }],
+        storage_elements: [{ id: ELEMENT_ID, url: se.url }],
         query: { poll_interval_ms: options.pollIntervalMs, consistency_wait_ms: options.consistencyWaitMs },
       },
     });
-    const query = await startQueryModule({ config: queryConfig, logger, db, coordination: queryCoordination, jobs });
-    cleanups.push(() => query.stop());
+    const query = await startQueryModule({ config: queryConfig, logger, ...se.backends, coordination: queryCoordination });
+    cleanup.defer(() => query.stop());
 
     return {
       issuer,
       adminToken: await issuer.mint({ name: 'tester', roles: ['admin'] }),
-      seUrl,
+      seUrl: se.url,
       queryUrl: query.url,
       get tokenRequests() {
         return tokenRequests;
       },
-      stopStorageElement: stopSe,
+      stopStorageElement: se.stop,
       logs: text,
-      close: run,
+      close: () => cleanup.run(),
     };
-  } catch (error) {
-    await run();
-    throw error;
-  }
+  });
 }
 
 /** Загрузка прямо на SE по внутреннему протоколу ingester → SE; токен согласованности — как у ingester. */
@@ -203,33 +138,18 @@ export async function uploadToSe(
   options: { contentType?: string; metadata?: Partial<FileMetadata> } = {},
 ): Promise<UploadedFile> {
   const metadata: FileMetadata = { description: '', tags: [], custom: {}, ...options.metadata };
-  const response = await fetch(`${stack.seUrl}/api/files`, {
-    method: 'POST',
-    body: bytes,
-    headers: {
-      authorization: `Bearer ${stack.adminToken}`,
-      'content-type': options.contentType ?? 'application/octet-stream',
-      [SE_HEADERS.name]: encodeURIComponent(name),
-      [SE_HEADERS.metadata]: Buffer.from(JSON.stringify(metadata)).toString('base64url'),
-    },
+  const { seq, ...record } = await uploadOk({ url: stack.seUrl }, bytes, {
+    token: stack.adminToken,
+    name,
+    metadata,
+    contentType: options.contentType,
   });
-  const text = await response.text();
-  assert.equal(response.status, 201, text);
-  const { seq, ...record } = JSON.parse(text) as FileRecord & { seq: number };
   return { ...record, consistency_token: formatConsistencyToken(ELEMENT_ID, seq) };
 }
 
-export function seqOf(file: UploadedFile): number {
-  return Number(file.consistency_token.split(':')[1]);
-}
-
 /** Номер последнего изменения в ленте SE. */
-export async function seLastSeq(stack: QueryStack): Promise<number> {
-  const response = await fetch(`${stack.seUrl}/api/changes?after=0&limit=10000`, {
-    headers: { authorization: `Bearer ${stack.adminToken}` },
-  });
-  assert.equal(response.status, 200, await response.clone().text());
-  return ((await response.json()) as ChangesResponse).last_seq;
+export function seLastSeq(stack: QueryStack): Promise<number> {
+  return lastSeq({ url: stack.seUrl }, stack.adminToken);
 }
 
 /** Позиция индекса query по SE из /health/ready (SPEC QR-1: отставание видно в готовности). */
@@ -254,24 +174,5 @@ export async function waitIndexed(stack: QueryStack, seq: number, timeoutMs: num
   }
 }
 
-export interface Problem {
-  type: string;
-  status: number;
-  code: string;
-  detail?: string;
-  [key: string]: unknown;
-}
-
-/** Ответ — problem+json с этим статусом и кодом, без стека. */
-export async function expectProblem(response: Response, status: number, code: string | readonly string[]): Promise<Problem> {
-  const text = await response.text();
-  const codes = typeof code === 'string' ? [code] : code;
-  assert.equal(response.status, status, `ожидался ${status} ${codes.join('|')}, получено ${response.status}: ${text}`);
-  assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/);
-  const problem = JSON.parse(text) as Problem;
-  assert.ok(codes.includes(problem.code), text);
-  assert.equal(problem.status, status);
-  assert.equal(problem.type, `urn:artstore:error:${problem.code}`);
-  assert.ok(!text.includes('    at '), 'в ответе не должно быть стека');
-  return problem;
-}
+/** Ошибки query — problem+json с type по коду (или одному из кодов); detail не обязателен. */
+export const expectProblem = expectProblemWith({ type: true });

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SearchResponse } from '@artstore/contracts';
-import { ELEMENT_ID, indexedSeq, seLastSeq, seqOf, startQueryStack, uploadToSe, waitIndexed, type QueryStack } from './harness.js';
+import { seqOf } from '@artstore/storage-element/testing';
+import { ELEMENT_ID, indexedSeq, seLastSeq, startQueryStack, uploadToSe, waitIndexed, type QueryStack } from './harness.js';
 
 const POLL_INTERVAL_MS = 1000;
 const TIMEOUT = { timeout: 20_000 };

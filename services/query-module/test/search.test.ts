@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { FileRecord, SearchResponse, UploadedFile } from '@artstore/contracts';
+import { seqOf } from '@artstore/storage-element/testing';
 import {
   ELEMENT_ID,
   expectProblem,
-  seqOf,
   startQueryStack,
   uploadToSe,
   waitIndexed,

@@ -6,19 +6,9 @@ import { request as httpRequest } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  changes,
-  ELEMENT_ID,
-  expectProblem,
-  listFiles,
-  listStored,
-  startSe,
-  upload,
-  uploadOk,
-  waitFor,
-  type RunningSe,
-  type StoredRecord,
-} from './helpers.js';
+import { listFiles } from '@artstore/core/testing';
+import { ELEMENT_ID, expectProblem, listStored, startSe, waitFor, type RunningSe } from './helpers.js';
+import { changes, upload, uploadOk, type StoredRecord } from './stack.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');

@@ -3,3 +3,8 @@ export * from './database-contract.js';
 export * from './coordination-contract.js';
 export * from './job-queue-contract.js';
 export * from './token-fixture.js';
+export * from './problem.js';
+export * from './memory-logger.js';
+export * from './cleanup-stack.js';
+export * from './free-port.js';
+export * from './list-files.js';

@@ -10,6 +10,8 @@ export interface TestTokenIssuer {
   jwksUrl: string;
   issuer: string;
   audience: string;
+  /** Секция auth.jwt конфигурации сервиса, который проверяет токены этого издателя. */
+  jwtConfig: { jwks_url: string; issuer: string; audience: string };
   /** Сколько раз запрашивали JWKS. */
   readonly jwksHits: number;
   mint(claims?: { sub?: string; name?: string; roles?: string[]; kind?: 'user' | 'service'; pwd_change?: boolean; ttlSeconds?: number }): Promise<string>;
@@ -29,10 +31,12 @@ export async function createTestTokenIssuer(options: { issuer?: string; audience
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const jwksUrl = `http://127.0.0.1:${port}/.well-known/jwks.json`;
   return {
-    jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    jwksUrl,
     issuer,
     audience,
+    jwtConfig: { jwks_url: jwksUrl, issuer, audience },
     get jwksHits() {
       return hits;
     },
