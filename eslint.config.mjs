@@ -40,7 +40,7 @@ export default tseslint.config(
   },
   {
     files: ['services/*/src/**/*.ts'],
-    ignores: ['services/*/src/main.ts'],
+    ignores: ['services/*/src/main.ts', '**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
         { group: serviceNames.map((s) => `@artstore/${s}`), message: 'сервисы не импортируют друг друга — только HTTP' },

@@ -147,6 +147,8 @@ export const configSchema = z.strictObject({
       type: z.literal('local').default('local'),
       max_size: size().default(10 * 2 ** 30),
       local: z.strictObject({ base_path: z.string().min(1).optional() }).prefault({}),
+      /** Закрытый ключ Ed25519 для подписи attr (SPEC SE-2); по умолчанию <data_dir>/keys/<element_id>/attr-signing-ed25519.pem. */
+      signing_key_path: z.string().min(1).optional(),
     })
     .prefault({}),
   /** Элементы хранения, известные ingester/query статически (до service discovery, SPEC AD-8). */
@@ -262,6 +264,14 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 export function serviceUrl(config: Config, service: ServiceName): string {
   const endpoint = config.services[service];
   return (endpoint.url ?? `http://${endpoint.host === '0.0.0.0' ? '127.0.0.1' : endpoint.host}:${endpoint.port}`).replace(/\/$/, '');
+}
+
+/**
+ * Точки внедрения сбоев для тестов устойчивости (ARTSTORE_TEST_FAULTS, например
+ * `se.after-data-rename:kill@3`). Профиль production их не принимает — это проверяет сервис.
+ */
+export function readTestFaults(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.ARTSTORE_TEST_FAULTS;
 }
 
 /** Настройки клиента CLI: адрес шлюза и учётные данные из окружения (флаги CLI их перекрывают). */

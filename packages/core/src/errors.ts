@@ -41,6 +41,7 @@ export const errorCatalog = {
   UPLOAD_LENGTH_MISMATCH: { status: 400, title: 'Размер тела не совпадает с заявленным' },
   NO_STORAGE_ELEMENT: { status: 503, title: 'Нет доступного элемента хранения' },
   INSUFFICIENT_STORAGE: { status: 507, title: 'Недостаточно места в хранилище' },
+  STORAGE_WRITES_STOPPED: { status: 503, title: 'Элемент хранения прекратил приём записи после сбоя диска' },
   BLOB_NOT_FOUND: { status: 404, title: 'Объект хранения не найден' },
   BLOB_KEY_INVALID: { status: 400, title: 'Недопустимый ключ объекта хранения' },
   RANGE_NOT_SATISFIABLE: { status: 416, title: 'Запрошенный диапазон недостижим' },

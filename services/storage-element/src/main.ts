@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   createServer,
   listen,
+  readTestFaults,
   runMigrations,
   serverOptionsFrom,
   verifierFromConfig,
@@ -11,13 +12,20 @@ import {
   type RunningService,
   type ServiceRuntime,
 } from '@artstore/core';
+import { loadOrCreateAttrSigner } from './domain/attr-signing.js';
 import { createCapacity } from './domain/capacity.js';
+import { createFaultInjector } from './domain/faults.js';
 import { createFileWriter } from './domain/file-writer.js';
+import { ensureLayout } from './domain/layout.js';
+import { recover } from './domain/recovery.js';
 import { registerFileRoutes } from './http/file-routes.js';
 import { createFileCache } from './store/file-cache.js';
 import { storageElementMigrations } from './store/migrations.js';
+import { openWal, walDirectory } from './wal/index.js';
 
 export const STORAGE_ELEMENT = 'storage-element';
+/** Эпоха записи до выборов мастера (SPEC SE-12): единственный узел — всегда мастер. */
+const EMBEDDED_EPOCH = 1;
 
 export interface StorageElementDeps extends ServiceRuntime {
   /** Хранилище байтов выбирает точка входа (локальная ФС сейчас, S3 — SE-10). */
@@ -39,22 +47,49 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   const cache = createFileCache(db, prefix);
   const basePath = storageBasePath(deps);
   await mkdir(basePath, { recursive: true });
+  const signer = await loadOrCreateAttrSigner(
+    config.storage.signing_key_path ?? join(config.data_dir, 'keys', elementId, 'attr-signing-ed25519.pem'),
+  );
+  const layout = await ensureLayout(blobs, elementId, signer.publicKey);
+  const faults = createFaultInjector(readTestFaults(), config.profile);
+
+  // Сначала восстановление по WAL (SPEC SE-3), потом учёт места и приём записи.
+  const { wal, recovered } = await openWal({
+    dir: walDirectory(basePath),
+    onFailure: (error) => logger.fatal({ err: error }, 'wal_failed_writes_stopped'),
+  });
+  await recover(recovered, {
+    blobs,
+    cache,
+    wal,
+    signingKeys: layout.signing_keys,
+    logger,
+    tempDir: join(basePath, '.artstore', 'tmp'),
+  });
   const capacity = await createCapacity({
     elementId,
     maxBytes: config.storage.max_size,
     basePath,
     usedBytes: () => cache.usedBytes(),
   });
-  const writer = createFileWriter({ elementId, blobs, cache, coordination, logger, capacity });
+  const writer = createFileWriter({ elementId, epoch: EMBEDDED_EPOCH, blobs, cache, coordination, logger, capacity, signer, wal, faults });
 
   const { app } = await createServer({
     service: STORAGE_ELEMENT,
     description: `Элемент хранения ${elementId}: байты, attr-файлы, кеш, лента изменений`,
     logger,
     verifier: verifierFromConfig(config),
-    readiness: { database: () => db.ping(), coordination: () => coordination.ping() },
+    readiness: {
+      database: () => db.ping(),
+      coordination: () => coordination.ping(),
+      // После сбоя fsync SE только читает: балансировщик должен увести с него запись (SPEC SE-3).
+      writes: () =>
+        wal.failed
+          ? Promise.reject(new Error(`запись остановлена: ${wal.failed.message}`))
+          : Promise.resolve({ wal_bytes: wal.sizeBytes }),
+    },
     ...serverOptionsFrom(config),
   });
   registerFileRoutes(app, { elementId, writer, cache, blobs });
-  return listen(STORAGE_ELEMENT, app, config.services.storage_element);
+  return listen(STORAGE_ELEMENT, app, config.services.storage_element, () => wal.close());
 }

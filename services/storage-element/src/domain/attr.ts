@@ -1,6 +1,7 @@
 // attr.json — единственный источник истины о файле (SPEC SE-2). Версионированная схема;
 // кеш в БД и все индексы строятся из этих файлов.
 import type { FileMetadata, FileRecord, FileStatus } from '@artstore/contracts';
+import type { AttrIntegrity } from './attr-signing.js';
 
 export const ATTR_SCHEMA = 'artstore.attr/v1';
 
@@ -22,7 +23,13 @@ export interface AttrRecord {
   status: FileStatus;
   metadata: FileMetadata;
   version: number;
+  /** Векторные часы записи: element_id → счётчик изменений на этом SE (SPEC SE-2, SE-3). */
+  vector_clock: Record<string, number>;
+  /** Подпись над каноническим JSON остальных полей (SPEC SE-2). */
+  integrity: AttrIntegrity;
 }
+
+export type UnsignedAttr = Omit<AttrRecord, 'integrity'>;
 
 export function recordFromAttr(attr: AttrRecord): FileRecord {
   return {

@@ -1,13 +1,18 @@
-// Запись файла на SE. Порядок (SPEC SE-3): байты во временный файл (fsync) → rename на место →
-// attr-файл атомарно → кеш в БД → событие в ленту. Частичная запись не становится видимой:
-// BlobStore.put атомарен, а при сбое после него данные и attr удаляются.
-// WAL и восстановление после сбоя процесса — задача SE (SE-3, issue 3).
+// Запись файла на SE строго в порядке SPEC SE-3: намерение в WAL (fsync, групповой) → байты во
+// временный файл (fsync) → rename на место → attr-файл атомарно (с векторными часами и подписью) →
+// кеш в БД → commit в WAL → ответ. Подтверждение уходит только после того, как данные и attr
+// надёжно на диске, поэтому восстановление (recovery.ts) всегда может довести подтверждённую
+// запись до конца, а неподтверждённую — откатить. Сбой fsync WAL останавливает приём записи
+// (fsyncgate: повтор после неудачного fsync может подтвердить потерянные данные).
 import { finished, Readable } from 'node:stream';
 import { ArtError, uuidv7, type BlobStore, type Coordination, type Logger } from '@artstore/core';
 import { SE_CHANGES_CHANNEL, type FileMetadata, type SeChangeEvent } from '@artstore/contracts';
 import type { FileCache } from '../store/file-cache.js';
+import type { WriteAheadLog } from '../wal/index.js';
 import { ATTR_SCHEMA, serializeAttr, type AttrRecord } from './attr.js';
-import type { Capacity } from './capacity.js';
+import type { AttrSigner } from './attr-signing.js';
+import type { Capacity, Reservation } from './capacity.js';
+import type { FaultInjector } from './faults.js';
 import { HashingMeter } from './hashing-meter.js';
 import { ATTR_SUFFIX, storedPath } from './naming.js';
 
@@ -22,52 +27,86 @@ export interface WriteRequest {
 
 export interface FileWriterDeps {
   elementId: string;
+  /** Эпоха записи (fencing, SPEC SE-12); встроенный режим — всегда мастер с эпохой 1. */
+  epoch: number;
   blobs: BlobStore;
   cache: FileCache;
   coordination: Coordination;
   logger: Logger;
   capacity: Capacity;
+  signer: AttrSigner;
+  wal: WriteAheadLog;
+  faults: FaultInjector;
+}
+
+/** Намерение «положить файл»: всё, что нужно восстановлению, чтобы завершить или откатить запись. */
+export interface PutIntent {
+  op: 'put';
+  id: string;
+  path: string;
+  attr_path: string;
 }
 
 export function createFileWriter(deps: FileWriterDeps) {
+  function assertWritable(): void {
+    if (deps.wal.failed) {
+      throw new ArtError('STORAGE_WRITES_STOPPED', `SE ${deps.elementId} не принимает запись после сбоя журнала: ${deps.wal.failed.message}`);
+    }
+  }
+
+  /** Пишет байты тела во временный файл и переносит на место; при любой ошибке резерв снят, temp удалён. */
+  async function writeBytes(request: WriteRequest, path: string, reservation: Reservation): Promise<HashingMeter> {
+    // Без заявленной длины резерв растёт по мере прихода байтов (SPEC SE-8): иначе chunked-загрузка
+    // (файлы из multipart через ingester) писала бы сверх max_size.
+    const meter = new HashingMeter(request.declaredLength === undefined ? (total) => reservation.ensure(total) : undefined);
+    // Обрыв или ошибка тела разрушают meter — put() тогда удаляет временный файл. Обратного
+    // разрушения нет (не pipeline): отказ записи (507, ключ) не рвёт соединение, клиент получает ответ.
+    finished(request.body, (error) => {
+      if (error) meter.destroy(error);
+    });
+    // Ошибку meter получает put() своим pipeline, но подключается он не сразу (await mkdir): обрыв тела
+    // в этот промежуток без слушателя — необработанное 'error' от pipe(), и падает весь процесс.
+    meter.on('error', () => {});
+    request.body.pipe(meter);
+    try {
+      await deps.blobs.put(path, meter);
+    } catch (error) {
+      // Остаток тела читается вхолостую, как Node делает с непрочитанным телом: ответ с ошибкой
+      // доходит до клиента, соединение остаётся пригодным. После обрыва клиента это ничего не делает.
+      request.body.unpipe(meter);
+      request.body.resume();
+      throw error;
+    }
+    if (request.declaredLength !== undefined && meter.bytes !== request.declaredLength) {
+      throw new ArtError('UPLOAD_LENGTH_MISMATCH', `Заявлено ${request.declaredLength} байт, получено ${meter.bytes}`);
+    }
+    return meter;
+  }
+
   return {
     async write(request: WriteRequest): Promise<{ attr: AttrRecord; seq: number }> {
+      assertWritable();
       const reservation = await deps.capacity.reserve(request.declaredLength ?? 0);
       const now = new Date();
       const id = uuidv7(now.getTime());
       const path = storedPath(request.originalName, id, now);
-      // Без заявленной длины резерв растёт по мере прихода байтов (SPEC SE-8): иначе chunked-загрузка
-      // (файлы из multipart через ingester) писала бы сверх max_size.
-      const meter = new HashingMeter(request.declaredLength === undefined ? (total) => reservation.ensure(total) : undefined);
-      // Обрыв или ошибка тела разрушают meter — put() тогда удаляет временный файл. Обратного
-      // разрушения нет (не pipeline): отказ записи (507, ключ) не рвёт соединение, клиент получает ответ.
-      finished(request.body, (error) => {
-        if (error) meter.destroy(error);
-      });
-      // Ошибку meter получает put() своим pipeline, но подключается он не сразу (await mkdir): обрыв тела
-      // в этот промежуток без слушателя — необработанное 'error' от pipe(), и падает весь процесс.
-      meter.on('error', () => {});
-      request.body.pipe(meter);
+      const attrPath = `${path}${ATTR_SUFFIX}`;
+      const tx = uuidv7();
       try {
-        await deps.blobs.put(path, meter);
+        const intent: PutIntent = { op: 'put', id, path, attr_path: attrPath };
+        await deps.wal.append({ type: 'intent', tx, epoch: deps.epoch, ...intent });
       } catch (error) {
         reservation.release();
-        // Остаток тела читается вхолостую, как Node делает с непрочитанным телом: ответ с ошибкой
-        // доходит до клиента, соединение остаётся пригодным. После обрыва клиента это ничего не делает.
-        request.body.unpipe(meter);
-        request.body.resume();
+        assertWritable();
         throw error;
       }
+      deps.faults.hit('se.after-wal-intent');
       try {
-        if (request.declaredLength !== undefined && meter.bytes !== request.declaredLength) {
-          throw new ArtError(
-            'UPLOAD_LENGTH_MISMATCH',
-            `Заявлено ${request.declaredLength} байт, получено ${meter.bytes}`,
-          );
-        }
+        const meter = await writeBytes(request, path, reservation);
+        deps.faults.hit('se.after-data-rename');
         const sha256 = meter.digest();
         const stamp = now.toISOString();
-        const attr: AttrRecord = {
+        const attr = deps.signer.sign<AttrRecord>({
           schema: ATTR_SCHEMA,
           id,
           element_id: deps.elementId,
@@ -85,10 +124,15 @@ export function createFileWriter(deps: FileWriterDeps) {
           status: 'active',
           metadata: request.metadata,
           version: 1,
-        };
-        await deps.blobs.put(`${path}${ATTR_SUFFIX}`, Readable.from([serializeAttr(attr)]));
+          vector_clock: { [deps.elementId]: 1 },
+        });
+        await deps.blobs.put(attrPath, Readable.from([serializeAttr(attr)]));
+        deps.faults.hit('se.after-attr-write');
         const seq = await deps.cache.upsert(attr);
+        deps.faults.hit('se.after-cache-upsert');
         reservation.commit(attr.size);
+        // commit без собственного fsync: восстановление выводит его из полных данных и attr.
+        await deps.wal.append({ type: 'commit', tx, epoch: deps.epoch }, { durable: false });
         deps.logger.info({ file_id: id, path, size: attr.size, seq }, 'file_stored');
         await deps.coordination
           .publish(SE_CHANGES_CHANNEL, JSON.stringify({ element_id: deps.elementId, seq } satisfies SeChangeEvent))
@@ -96,8 +140,10 @@ export function createFileWriter(deps: FileWriterDeps) {
         return { attr, seq };
       } catch (error) {
         reservation.release();
-        await deps.blobs.delete(`${path}${ATTR_SUFFIX}`).catch(() => undefined);
+        await deps.blobs.delete(attrPath).catch(() => undefined);
         await deps.blobs.delete(path).catch(() => undefined);
+        await deps.wal.append({ type: 'abort', tx, epoch: deps.epoch }, { durable: false }).catch(() => undefined);
+        assertWritable();
         throw error;
       }
     },
