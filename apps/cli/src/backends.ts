@@ -10,15 +10,15 @@ import {
   createPostgresDatabase,
   createRedisCoordination,
 } from '@artstore/adapters';
-import type { Backends, BlobStore, Config, Logger } from '@artstore/core';
+import type { Backends, BlobStore, Config, Database, Logger } from '@artstore/core';
 
 export interface OwnedBackends extends Backends {
   close(): Promise<void>;
 }
 
-/** scope — имя подкаталога PGlite: отдельным процессам нужны отдельные встроенные БД. */
-export async function createBackends(config: Config, scope: string, logger: Logger): Promise<OwnedBackends> {
-  const db = config.database
+/** Нет секции database — PGlite в data_dir/pglite/<scope>: отдельным процессам нужны отдельные встроенные БД. */
+export async function createDatabase(config: Config, scope: string, logger: Logger): Promise<Database> {
+  return config.database
     ? createPostgresDatabase({
         host: config.database.host,
         port: config.database.port,
@@ -30,8 +30,15 @@ export async function createBackends(config: Config, scope: string, logger: Logg
         applicationName: `artstore-${scope}`,
         onError: (error) => logger.error({ err: error }, 'database_connection_error'),
       })
-    : await createPgliteDatabase({ dataDir: join(config.data_dir, 'pglite', scope) });
+    : await createPgliteDatabase({ dataDir: pgliteDir(config, scope) });
+}
 
+export function pgliteDir(config: Config, scope: string): string {
+  return join(config.data_dir, 'pglite', scope);
+}
+
+export async function createBackends(config: Config, scope: string, logger: Logger): Promise<OwnedBackends> {
+  const db = await createDatabase(config, scope, logger);
   const onRedisError = (error: unknown) => logger.warn({ err: error }, 'redis_error');
   const redis = config.redis;
   const connection = redis?.cluster ? { cluster: redis.cluster } : { url: redis?.url };

@@ -3,6 +3,7 @@ import { Argument, Command, Option } from 'commander';
 import { isArtError, readClientEnv } from '@artstore/core';
 import { CliError, connect, type ApiClient } from './client.js';
 import { downloadFile, searchFiles, uploadFiles } from './commands/files.js';
+import { runSeRebuild } from './commands/se.js';
 import { runStart, STARTABLE, type Startable } from './commands/start.js';
 
 const program = new Command('artstore').description('ArtStore — хранилище документов для долгого хранения').showHelpAfterError();
@@ -13,6 +14,15 @@ program
   .addArgument(new Argument('[service]', 'что запустить').choices(STARTABLE).default('all'))
   .option('-c, --config <file>', 'YAML-файл конфигурации (иначе ARTSTORE_CONFIG)')
   .action(async (service: Startable, options: { config?: string }) => runStart(service, options));
+
+const se = program.command('se').description('Обслуживание элемента хранения');
+se.command('rebuild')
+  .description('Перестроить кеш SE из attr-файлов (SE остановлен); --dry-run — только показать разницу')
+  .option('-c, --config <file>', 'YAML-файл конфигурации SE')
+  .option('--data-dir <dir>', 'каталог данных (перекрывает data_dir)')
+  .option('--dry-run', 'ничего не менять, показать разницу')
+  .addOption(new Option('--started-as <target>', 'как запускался SE: от этого зависит каталог встроенной БД').choices(['all', 'storage-element']).default('all'))
+  .action(async (options: { config?: string; dataDir?: string; dryRun?: boolean; startedAs: 'all' | 'storage-element' }) => runSeRebuild(options));
 
 function withConnection(command: Command): Command {
   const env = readClientEnv();

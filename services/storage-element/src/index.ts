@@ -1,1 +1,1 @@
-export { startStorageElement, storageBasePath, STORAGE_ELEMENT, type StorageElementDeps } from './main.js';
+export { rebuildStorageElementCache, startStorageElement, storageBasePath, STORAGE_ELEMENT, type StorageElementDeps } from './main.js';

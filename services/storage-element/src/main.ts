@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  ArtError,
   createServer,
   listen,
   readTestFaults,
@@ -16,9 +17,11 @@ import { loadOrCreateAttrSigner } from './domain/attr-signing.js';
 import { createCapacity } from './domain/capacity.js';
 import { createFaultInjector } from './domain/faults.js';
 import { createFileWriter } from './domain/file-writer.js';
-import { ensureLayout } from './domain/layout.js';
+import { ensureLayout, LAYOUT_FILE, readLayout } from './domain/layout.js';
+import { applyRebuild, planRebuild, summarizePlan } from './domain/rebuild.js';
 import { recover } from './domain/recovery.js';
 import { registerFileRoutes } from './http/file-routes.js';
+import { registerMaintenanceRoutes } from './http/maintenance-routes.js';
 import { createFileCache } from './store/file-cache.js';
 import { storageElementMigrations } from './store/migrations.js';
 import { openWal, walDirectory } from './wal/index.js';
@@ -91,5 +94,24 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     ...serverOptionsFrom(config),
   });
   registerFileRoutes(app, { elementId, writer, cache, blobs });
+  registerMaintenanceRoutes(app, { blobs, cache, signingKeys: () => layout.signing_keys });
   return listen(STORAGE_ELEMENT, app, config.services.storage_element, () => wal.close());
+}
+
+/**
+ * Офлайн-перестройка кеша SE из attr-файлов (`artstore se rebuild`, SPEC SE-6): SE при этом не запущен.
+ * dryRun — только показать разницу.
+ */
+export async function rebuildStorageElementCache(
+  deps: Pick<StorageElementDeps, 'config' | 'db' | 'blobs'>,
+  dryRun: boolean,
+): Promise<ReturnType<typeof summarizePlan>> {
+  const prefix = deps.config.database?.table_prefix ?? 'se_';
+  await runMigrations(deps.db, `${STORAGE_ELEMENT}:${prefix}`, storageElementMigrations(prefix));
+  const layout = await readLayout(deps.blobs);
+  if (!layout) throw new ArtError('CONFIG_INVALID', `В ${storageBasePath(deps)} нет ${LAYOUT_FILE}: это не корень элемента хранения`);
+  const cache = createFileCache(deps.db, prefix);
+  const plan = await planRebuild({ blobs: deps.blobs, cache, signingKeys: layout.signing_keys });
+  if (!dryRun) await applyRebuild(plan, cache);
+  return summarizePlan(plan);
 }

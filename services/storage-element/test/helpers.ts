@@ -65,7 +65,7 @@ export async function startSe(options: StartSeOptions = {}): Promise<RunningSe> 
   });
 }
 
-/** Данные и attr-файлы SE без служебного каталога .artstore. */
+
 /** Файлы данных и attr в корне SE: без служебного .artstore/ и файлов разметки корня (BY-1). */
 export async function listStored(basePath: string): Promise<string[]> {
   return (await listFiles(basePath)).filter((f) => !f.startsWith('.artstore/') && !LAYOUT_FILES.has(f));

@@ -1,7 +1,9 @@
 // attr.json — единственный источник истины о файле (SPEC SE-2). Версионированная схема;
 // кеш в БД и все индексы строятся из этих файлов.
+import { createHash } from 'node:crypto';
 import type { FileMetadata, FileRecord, FileStatus } from '@artstore/contracts';
 import type { AttrIntegrity } from './attr-signing.js';
+import { canonicalJson } from './canonical-json.js';
 
 export const ATTR_SCHEMA = 'artstore.attr/v1';
 
@@ -48,6 +50,11 @@ export function recordFromAttr(attr: AttrRecord): FileRecord {
     metadata: attr.metadata,
     version: attr.version,
   };
+}
+
+/** Отпечаток содержимого attr: строка кеша «свежая», если он совпадает с отпечатком файла. */
+export function attrDigest(attr: AttrRecord): string {
+  return createHash('sha256').update(canonicalJson(attr)).digest('hex');
 }
 
 /** Сериализация attr: ключи по алфавиту и отступы — стабильный, читаемый человеком вид. */

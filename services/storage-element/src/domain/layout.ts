@@ -38,9 +38,20 @@ async function readText(blobs: BlobStore, key: string): Promise<string | null> {
 
 const put = (blobs: BlobStore, key: string, content: string) => blobs.put(key, Readable.from([Buffer.from(content, 'utf8')]));
 
+/** Разметка корня или null, если корень ещё не размечен; чужой формат — ошибка. */
+export async function readLayout(blobs: BlobStore): Promise<LayoutDescription | null> {
+  const existing = await readText(blobs, LAYOUT_FILE);
+  if (existing === null) return null;
+  const parsed = JSON.parse(existing) as Partial<Record<keyof LayoutDescription, unknown>>;
+  if (parsed.layout !== LAYOUT_VERSION) {
+    throw new ArtError('CONFIG_INVALID', `Корень SE размечен форматом ${JSON.stringify(parsed.layout)}, ожидается ${LAYOUT_VERSION}`);
+  }
+  return parsed as LayoutDescription;
+}
+
 /** Создаёт разметку корня при первом старте, проверяет её при следующих; добавляет новый ключ подписи. */
 export async function ensureLayout(blobs: BlobStore, elementId: string, signingKey: PublicSigningKey): Promise<LayoutDescription> {
-  const existing = await readText(blobs, LAYOUT_FILE);
+  const existing = await readLayout(blobs);
   let layout: LayoutDescription;
   if (existing === null) {
     layout = {
@@ -55,11 +66,7 @@ export async function ensureLayout(blobs: BlobStore, elementId: string, signingK
     await put(blobs, LAYOUT_MARKER, `${LAYOUT_VERSION}\n`);
     await put(blobs, LAYOUT_README, layoutReadme(elementId));
   } else {
-    const parsed = JSON.parse(existing) as Partial<Record<keyof LayoutDescription, unknown>>;
-    if (parsed.layout !== LAYOUT_VERSION) {
-      throw new ArtError('CONFIG_INVALID', `Корень SE размечен форматом ${JSON.stringify(parsed.layout)}, ожидается ${LAYOUT_VERSION}`);
-    }
-    layout = parsed as LayoutDescription;
+    layout = existing;
     if (layout.element_id !== elementId) {
       throw new ArtError(
         'CONFIG_INVALID',

@@ -35,5 +35,10 @@ export function storageElementMigrations(prefix: string): Migration[] {
         create index ${prefix}files_status on ${prefix}files (status);
       `,
     },
+    {
+      // Отпечаток attr (sha256 канонического JSON): сверка с файлами без чтения всех attr из БД (SE-6).
+      id: '0002_attr_digest',
+      sql: `alter table ${prefix}files add column attr_digest text;`,
+    },
   ];
 }
