@@ -31,12 +31,17 @@ export interface SeNode {
   cleanup: CleanupStack;
 }
 
-/** Каталог, свободный порт и YAML-конфигурация SE; всё созданное удаляет cleanup.run(). */
-export async function prepareSeNode(issuer: TestTokenIssuer, label: string): Promise<SeNode> {
+/**
+ * Каталог, свободный порт и YAML-конфигурация SE; всё созданное удаляет cleanup.run(). template —
+ * data_dir уже однажды запущенного и штатно остановленного SE: копия избавляет каждый прогон от
+ * initdb PGlite (секунды на старт), а прогоны остаются независимыми.
+ */
+export async function prepareSeNode(issuer: TestTokenIssuer, label: string, template?: string): Promise<SeNode> {
   const cleanup = new CleanupStack();
   const workDir = await mkdtemp(join(tmpdir(), `artstore-se-crash-${label}-`));
   cleanup.defer(() => rm(workDir, { recursive: true, force: true }));
   const dataDir = join(workDir, 'data');
+  if (template !== undefined) await cp(template, dataDir, { recursive: true });
   const port = await freePort();
   const configFile = join(workDir, 'se.yaml');
   await writeFile(
@@ -57,6 +62,20 @@ export async function prepareSeNode(issuer: TestTokenIssuer, label: string): Pro
     configFile,
     cleanup,
   };
+}
+
+/** Шаблон data_dir: SE запускается один раз (разметка корня, ключ подписи, схема кеша) и останавливается. */
+export async function prepareTemplate(issuer: TestTokenIssuer): Promise<{ dataDir: string; cleanup: CleanupStack }> {
+  const node = await prepareSeNode(issuer, 'template');
+  try {
+    const se = spawnSe(node);
+    await waitReady(node, se);
+    await stopGracefully(se);
+  } catch (error) {
+    await node.cleanup.run();
+    throw error;
+  }
+  return { dataDir: node.dataDir, cleanup: node.cleanup };
 }
 
 export interface SeProcess {
@@ -177,8 +196,8 @@ export async function uploadOne(url: string, token: string, upload: PlannedUploa
       headers: {
         authorization: `Bearer ${token}`,
         'artstore-name': encodeURIComponent(upload.name),
+        // content-length fetch ставит сам по длине Buffer (явный заголовок undici отвергает).
         'content-type': 'application/octet-stream',
-        'content-length': String(upload.body.length),
       },
       body: upload.body,
       signal: AbortSignal.timeout(60_000),
@@ -187,7 +206,8 @@ export async function uploadOne(url: string, token: string, upload: PlannedUploa
     if (response.status !== 201) return { kind: 'failed', reason: `${response.status} ${text.slice(0, 200)}` };
     return { kind: 'acknowledged', record: JSON.parse(text) as FileRecord };
   } catch (error) {
-    return { kind: 'failed', reason: (error as Error).message };
+    const cause = (error as Error).cause;
+    return { kind: 'failed', reason: `${(error as Error).message}${cause instanceof Error ? `: ${cause.message}` : ''}` };
   }
 }
 

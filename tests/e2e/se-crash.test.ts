@@ -24,6 +24,7 @@ import {
   killHard,
   planUploads,
   prepareSeNode,
+  prepareTemplate,
   readChangeFeed,
   recoveryFigures,
   spawnSe,
@@ -63,6 +64,7 @@ interface CrashResult {
 let issuer: TestTokenIssuer;
 let uploaderToken: string;
 let indexerToken: string;
+let template: Awaited<ReturnType<typeof prepareTemplate>> | undefined;
 
 /**
  * Один прогон: старт SE → пачка загрузок → SIGKILL → осмотр диска и WAL «как после сбоя» →
@@ -70,7 +72,7 @@ let indexerToken: string;
  * Специфичные для сценария проверки делает вызывающий по возвращённому результату.
  */
 async function crashAndRecover(t: TestContext, plan: CrashPlan): Promise<CrashResult> {
-  const node = await prepareSeNode(issuer, plan.label);
+  const node = await prepareSeNode(issuer, plan.label, template?.dataDir);
   try {
     return await runOn(t, node, plan);
   } finally {
@@ -80,8 +82,16 @@ async function crashAndRecover(t: TestContext, plan: CrashPlan): Promise<CrashRe
 
 async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<CrashResult> {
   const started = Date.now();
+  const phases: string[] = [];
+  let phaseStart = started;
+  const phase = (name: string) => {
+    const now = Date.now();
+    phases.push(`${name} ${((now - phaseStart) / 1000).toFixed(1)}`);
+    phaseStart = now;
+  };
   const first = spawnSe(node, plan.faults === undefined ? {} : { faults: plan.faults });
   await waitReady(node, first);
+  phase('старт');
 
   const planned = planUploads(plan.uploads, plan.label);
   const byName = new Map(planned.map((u) => [u.name, u]));
@@ -130,6 +140,7 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
   const refused = failures.filter((o) => o.kind === 'failed' && /^\d{3} /.test(o.reason));
   assert.deepEqual(refused, [], 'SE отказал в загрузке до сбоя');
 
+  phase('загрузки');
   // ── Состояние в момент сбоя (SE мёртв, восстановления ещё не было) ──
   const atCrash = await walkStorage(node.basePath);
   const walAtCrash = await inspectWal(node.basePath);
@@ -148,9 +159,11 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
     assert.ok(pairedIdsAtCrash.has(id), `подтверждённая загрузка ${upload.name} (${id}) без данных+attr на диске в момент сбоя`);
   }
 
+  phase('осмотр');
   // ── Перезапуск без внедрения сбоев, на том же каталоге и порту ──
   const second = spawnSe(node, { logLevel: 'info' });
   await waitReady(node, second);
+  phase('перезапуск');
   const figures = recoveryFigures(second.output());
   assert.equal(figures.corrupted, 0, `восстановление нашло повреждения\n${second.output()}`);
   assert.equal(
@@ -199,6 +212,7 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
     assert.equal(await fileExists(join(node.basePath, orphan)), false, `откат не удалил данные ${orphan}`);
   }
 
+  phase('проверки');
   await stopGracefully(second);
   const walAfter = await inspectWal(node.basePath);
   assert.equal(walAfter.corruption, null, `WAL после штатной остановки: ${JSON.stringify(walAfter.corruption)}`);
@@ -215,7 +229,8 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
       `; в момент сбоя: открытых транзакций ${walAtCrash.open.length}, данных без attr ${atCrash.dataWithoutAttr.length}` +
       `, временных файлов ${atCrash.tempFiles.length}` +
       `; wal_recovery_completed: finished ${figures.finished}, rolled_back ${figures.rolled_back}, replayed ${figures.replayed}` +
-      `; в ленте ${feed.size}, из них без 201 ${completedUnacknowledged.length}; ${((Date.now() - started) / 1000).toFixed(1)} с`,
+      `; в ленте ${feed.size}, из них без 201 ${completedUnacknowledged.length}` +
+      `; ${((Date.now() - started) / 1000).toFixed(1)} с (${phases.join(', ')})`,
   );
   return { planned, acknowledged, atCrash, openAtCrash: walAtCrash.open.length, figures, feed, completedUnacknowledged };
 }
@@ -225,9 +240,13 @@ describe('storage-element: kill -9 под параллельной запись�
     issuer = await createTestTokenIssuer();
     uploaderToken = await issuer.mint({ roles: ['uploader'], name: 'crash-uploader' });
     indexerToken = await issuer.mint({ roles: ['indexer'], name: 'crash-indexer', kind: 'service' });
+    template = await prepareTemplate(issuer);
   });
 
-  after(() => issuer?.close());
+  after(async () => {
+    await template?.cleanup.run();
+    await issuer?.close();
+  });
 
   for (const run of [1, 2, 3]) {
     it(`A${run}: SIGKILL в случайный момент — подтверждённое цело, корень и WAL согласованы`, async (t) => {

@@ -145,6 +145,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       element_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('se-local'),
       type: z.literal('local').default('local'),
+      /**
+       * Режим SE (SPEC SE-7): edit — полный CRUD, rw — без удаления, ro — только чтение, ar — архив
+       * (только метаданные; байтов может не быть). edit и ar меняются только здесь и перезапуском.
+       */
+      mode: z.enum(['edit', 'rw', 'ro', 'ar']).default('edit'),
       max_size: size().default(10 * 2 ** 30),
       local: z.strictObject({ base_path: z.string().min(1).optional() }).prefault({}),
       /** Закрытый ключ Ed25519 для подписи attr (SPEC SE-2); по умолчанию <data_dir>/keys/<element_id>/attr-signing-ed25519.pem. */

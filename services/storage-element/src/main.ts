@@ -17,13 +17,16 @@ import { loadOrCreateAttrSigner } from './domain/attr-signing.js';
 import { createCapacity } from './domain/capacity.js';
 import { createFaultInjector } from './domain/faults.js';
 import { createFileWriter } from './domain/file-writer.js';
+import { createModeController } from './domain/mode-controller.js';
 import { ensureLayout, LAYOUT_FILE, readLayout } from './domain/layout.js';
 import { applyRebuild, planRebuild, summarizePlan } from './domain/rebuild.js';
 import { recover } from './domain/recovery.js';
 import { registerFileRoutes } from './http/file-routes.js';
 import { registerMaintenanceRoutes } from './http/maintenance-routes.js';
+import { registerModeRoutes } from './http/mode-routes.js';
 import { createFileCache } from './store/file-cache.js';
 import { storageElementMigrations } from './store/migrations.js';
+import { createStateStore } from './store/state.js';
 import { openWal, walDirectory } from './wal/index.js';
 
 export const STORAGE_ELEMENT = 'storage-element';
@@ -75,7 +78,8 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     basePath,
     usedBytes: () => cache.usedBytes(),
   });
-  const writer = createFileWriter({ elementId, epoch: EMBEDDED_EPOCH, blobs, cache, coordination, logger, capacity, signer, wal, faults });
+  const modes = await createModeController({ elementId, configured: config.storage.mode, state: createStateStore(db, prefix), logger });
+  const writer = createFileWriter({ elementId, epoch: EMBEDDED_EPOCH, blobs, cache, coordination, logger, capacity, signer, wal, faults, modes });
 
   const { app } = await createServer({
     service: STORAGE_ELEMENT,
@@ -89,11 +93,12 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
       writes: () =>
         wal.failed
           ? Promise.reject(new Error(`запись остановлена: ${wal.failed.message}`))
-          : Promise.resolve({ wal_bytes: wal.sizeBytes }),
+          : Promise.resolve({ mode: modes.mode, wal_bytes: wal.sizeBytes }),
     },
     ...serverOptionsFrom(config),
   });
-  registerFileRoutes(app, { elementId, writer, cache, blobs });
+  registerFileRoutes(app, { elementId, writer, cache, blobs, modes });
+  registerModeRoutes(app, modes);
   registerMaintenanceRoutes(app, { blobs, cache, signingKeys: () => layout.signing_keys });
   return listen(STORAGE_ELEMENT, app, config.services.storage_element, () => wal.close());
 }

@@ -26,6 +26,7 @@ export interface RunningSe {
 
 export interface StartSeOptions {
   maxSize?: number;
+  mode?: 'edit' | 'rw' | 'ro' | 'ar';
   /**
    * Общая БД нескольких SE (SPEC SE-4: несколько SE делят одну БД, таблицы различаются префиксом).
    * Переданную БД закрывает владелец, а не stop().
@@ -48,6 +49,7 @@ export async function startSe(options: StartSeOptions = {}): Promise<RunningSe> 
       dataDir: join(root, 'data'),
       basePath,
       maxSize: options.maxSize,
+      mode: options.mode,
       shared: options.shared,
     });
     cleanup.defer(() => se.close());

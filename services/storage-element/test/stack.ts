@@ -29,6 +29,8 @@ export interface TestStorageElementOptions {
   /** По умолчанию — молчащий журнал; уровень в конфигурации берётся у журнала. */
   logger?: Logger;
   maxSize?: number;
+  /** storage.mode (SPEC SE-7); по умолчанию edit. */
+  mode?: 'edit' | 'rw' | 'ro' | 'ar';
   /**
    * Общая БД нескольких SE (SPEC SE-4: несколько SE делят одну БД, таблицы различаются префиксом).
    * Переданную БД закрывает владелец, а не close(). Без неё SE получает свою PGlite в памяти.
@@ -83,6 +85,7 @@ export async function startTestStorageElement(options: TestStorageElementOptions
           element_id: options.elementId,
           local: { base_path: options.basePath },
           ...(options.maxSize === undefined ? {} : { max_size: options.maxSize }),
+          ...(options.mode === undefined ? {} : { mode: options.mode }),
         },
       },
     });

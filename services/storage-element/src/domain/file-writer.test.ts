@@ -6,16 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createInProcessCoordination, createLocalFsBlobStore, createPgliteDatabase } from '@artstore/adapters';
-import { createLogger, isArtError, runMigrations, type Coordination, type Database } from '@artstore/core';
+import { createInProcessCoordination, createPgliteDatabase } from '@artstore/adapters';
+import { isArtError, runMigrations, type Coordination, type Database } from '@artstore/core';
 import { listFiles } from '@artstore/core/testing';
-import { createFileCache } from '../store/file-cache.js';
+import { createTestWriter, FIXTURE_ELEMENT } from '../../test/writer-fixture.js';
 import { storageElementMigrations } from '../store/migrations.js';
 import { nodeWalIo, openWal, walDirectory, type WalIo } from '../wal/index.js';
-import { loadOrCreateAttrSigner, verifyAttrSignature } from './attr-signing.js';
-import { createCapacity } from './capacity.js';
-import { createFaultInjector } from './faults.js';
-import { createFileWriter } from './file-writer.js';
+import { verifyAttrSignature } from './attr-signing.js';
 
 const metadata = { description: '', tags: [], custom: {} };
 
@@ -36,27 +33,7 @@ describe('запись файла с WAL', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function writerWith(name: string, io: WalIo = nodeWalIo) {
-    const root = join(dir, name);
-    const blobs = createLocalFsBlobStore({ root });
-    const cache = createFileCache(db, 'se_');
-    const signer = await loadOrCreateAttrSigner(join(dir, `${name}.pem`));
-    const { wal } = await openWal({ dir: walDirectory(root), io });
-    const capacity = await createCapacity({ elementId: 'se-w', maxBytes: 2 ** 30, basePath: dir, usedBytes: () => Promise.resolve(0) });
-    const writer = createFileWriter({
-      elementId: 'se-w',
-      epoch: 1,
-      blobs,
-      cache,
-      coordination,
-      logger: createLogger({ level: 'silent' }),
-      capacity,
-      signer,
-      wal,
-      faults: createFaultInjector(undefined, 'embedded'),
-    });
-    return { root, writer, wal, signer, cache };
-  }
+  const writerWith = (name: string, io?: WalIo) => createTestWriter({ dir, name, db, coordination, io });
 
   const request = (bytes: Buffer) => ({
     body: Readable.from([bytes]),
@@ -71,7 +48,7 @@ describe('запись файла с WAL', () => {
     const { root, writer, wal, signer, cache } = await writerWith('ok');
     const { attr, seq } = await writer.write(request(Buffer.from('hello')));
     assert.equal(verifyAttrSignature(attr, [signer.publicKey]), 'valid');
-    assert.deepEqual(attr.vector_clock, { 'se-w': 1 });
+    assert.deepEqual(attr.vector_clock, { [FIXTURE_ELEMENT]: 1 });
     assert.equal((await cache.get(attr.id))?.sha256, attr.sha256);
     assert.ok(seq > 0);
     await wal.close();

@@ -14,6 +14,7 @@ import type { AttrSigner } from './attr-signing.js';
 import type { Capacity, Reservation } from './capacity.js';
 import type { FaultInjector } from './faults.js';
 import { HashingMeter } from './hashing-meter.js';
+import type { ModeController } from './mode-controller.js';
 import { ATTR_SUFFIX, storedPath } from './naming.js';
 
 export interface WriteRequest {
@@ -37,6 +38,7 @@ export interface FileWriterDeps {
   signer: AttrSigner;
   wal: WriteAheadLog;
   faults: FaultInjector;
+  modes: ModeController;
 }
 
 /** Намерение «положить файл»: всё, что нужно восстановлению, чтобы завершить или откатить запись. */
@@ -85,6 +87,7 @@ export function createFileWriter(deps: FileWriterDeps) {
 
   return {
     async write(request: WriteRequest): Promise<{ attr: AttrRecord; seq: number }> {
+      deps.modes.assert('create');
       assertWritable();
       const reservation = await deps.capacity.reserve(request.declaredLength ?? 0);
       const now = new Date();

@@ -7,16 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createInProcessCoordination, createLocalFsBlobStore, createPgliteDatabase } from '@artstore/adapters';
-import { createLogger, runMigrations, type BlobStore, type Coordination, type Database } from '@artstore/core';
+import { createInProcessCoordination, createPgliteDatabase } from '@artstore/adapters';
+import { runMigrations, type BlobStore, type Coordination, type Database } from '@artstore/core';
+import { createTestWriter } from '../../test/writer-fixture.js';
 import { createFileCache, type FileCache } from '../store/file-cache.js';
 import { storageElementMigrations } from '../store/migrations.js';
-import { openWal, walDirectory, type WriteAheadLog } from '../wal/index.js';
+import type { WriteAheadLog } from '../wal/index.js';
 import { serializeAttr, type AttrRecord } from './attr.js';
-import { loadOrCreateAttrSigner, type AttrSigner } from './attr-signing.js';
-import { createCapacity } from './capacity.js';
-import { createFaultInjector } from './faults.js';
-import { createFileWriter } from './file-writer.js';
+import type { AttrSigner } from './attr-signing.js';
 import { applyRebuild, planRebuild } from './rebuild.js';
 
 async function freshCache(): Promise<{ db: Database; cache: FileCache }> {
@@ -42,24 +40,11 @@ describe('перестройка кеша из attr-файлов', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'artstore-rebuild-'));
-    root = join(dir, 'se');
-    blobs = createLocalFsBlobStore({ root });
-    signer = await loadOrCreateAttrSigner(join(dir, 'key.pem'));
     coordination = createInProcessCoordination();
     original = await freshCache();
-    ({ wal } = await openWal({ dir: walDirectory(root) }));
-    const writer = createFileWriter({
-      elementId: 'se-rb',
-      epoch: 1,
-      blobs,
-      cache: original.cache,
-      coordination,
-      logger: createLogger({ level: 'silent' }),
-      capacity: await createCapacity({ elementId: 'se-rb', maxBytes: 2 ** 30, basePath: dir, usedBytes: () => Promise.resolve(0) }),
-      signer,
-      wal,
-      faults: createFaultInjector(undefined, 'embedded'),
-    });
+    const fixture = await createTestWriter({ dir, name: 'se', db: original.db, coordination });
+    ({ blobs, signer, wal, root } = fixture);
+    const writer = fixture.writer;
     for (let i = 0; i < 25; i++) {
       const bytes = Buffer.from(`файл номер ${i}`.repeat(i + 1));
       const { attr } = await writer.write({

@@ -12,6 +12,7 @@ import { normalizeMetadata, SE_HEADERS, type ChangesResponse, type FileMetadata 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recordFromAttr, type AttrRecord } from '../domain/attr.js';
 import type { FileWriter } from '../domain/file-writer.js';
+import type { ModeController } from '../domain/mode-controller.js';
 import type { FileCache } from '../store/file-cache.js';
 
 export interface FileRoutesDeps {
@@ -19,6 +20,7 @@ export interface FileRoutesDeps {
   writer: FileWriter;
   cache: FileCache;
   blobs: BlobStore;
+  modes: ModeController;
 }
 
 const MAX_NAME_BYTES = 1024;
@@ -65,6 +67,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
     { schema: { summary: 'Запись о файле', tags: ['files'], params: idParams } },
     async (request) => {
       requirePermission(request.principal, 'files:read');
+      deps.modes.assert('read');
       return recordFromAttr(await load(deps.cache, request.params.id));
     },
   );
@@ -76,6 +79,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
     exposeHeadRoute: false,
     handler: async (request, reply) => {
       requirePermission(request.principal, 'files:read');
+      deps.modes.assert('read_content');
       const attr = await load(deps.cache, request.params.id);
       if (attr.status !== 'active') throw new ArtError('FILE_NOT_FOUND', `Файл ${attr.id} в статусе ${attr.status}`);
       const etag = `"${attr.sha256}"`;
@@ -97,6 +101,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
             headers: { 'content-range': `bytes */${attr.size}` },
           });
         case 206:
+          await assertBytesPresent(deps, attr);
           void reply
             .code(206)
             .type(attr.content_type)
@@ -104,6 +109,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
             .header('content-length', decision.end - decision.start + 1);
           return reply.send(request.method === 'HEAD' ? undefined : await deps.blobs.get(attr.path, decision));
         case 200:
+          await assertBytesPresent(deps, attr);
           void reply.code(200).type(attr.content_type).header('content-length', attr.size);
           return reply.send(request.method === 'HEAD' ? undefined : await deps.blobs.get(attr.path));
       }
@@ -140,6 +146,14 @@ const idParams = {
   required: ['id'],
   properties: { id: { type: 'string', pattern: UUID_PATTERN.source } },
 } as const;
+
+/** В архиве байты могли уйти в холодное хранение (SPEC SE-7): ясная ошибка вместо 404 или 500. */
+async function assertBytesPresent(deps: FileRoutesDeps, attr: AttrRecord): Promise<void> {
+  if (deps.modes.mode !== 'ar') return;
+  if ((await deps.blobs.stat(attr.path)) === null) {
+    throw new ArtError('FILE_ARCHIVED', `Файл ${attr.id} в архиве: байтов на ${attr.element_id} нет, метаданные доступны`);
+  }
+}
 
 async function load(cache: FileCache, id: string): Promise<AttrRecord> {
   const attr = await cache.get(id);

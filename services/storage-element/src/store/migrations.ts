@@ -40,5 +40,10 @@ export function storageElementMigrations(prefix: string): Migration[] {
       id: '0002_attr_digest',
       sql: `alter table ${prefix}files add column attr_digest text;`,
     },
+    {
+      // Состояние SE, которое меняется через API (режим, SPEC SE-7).
+      id: '0003_state',
+      sql: `create table ${prefix}state (key text primary key, value jsonb not null, updated_at timestamptz not null);`,
+    },
   ];
 }

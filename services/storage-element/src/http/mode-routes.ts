@@ -1,0 +1,37 @@
+// Режим SE (SPEC SE-7): чтение и переход через API (rw→ro, ro→ar) — им управляет admin-module (AD-7).
+import { requirePermission } from '@artstore/core';
+import type { FastifyInstance } from 'fastify';
+import type { ModeController } from '../domain/mode-controller.js';
+import { allowedOperations, type Mode } from '../domain/modes.js';
+
+const MODES = ['edit', 'rw', 'ro', 'ar'] as const;
+
+export function registerModeRoutes(app: FastifyInstance, modes: ModeController): void {
+  const describe = () => ({ mode: modes.mode, configured_mode: modes.configured, allowed_operations: allowedOperations(modes.mode) });
+
+  app.get('/api/mode', { schema: { summary: 'Текущий режим SE и разрешённые операции', tags: ['mode'] } }, (request, reply) => {
+    requirePermission(request.principal, 'files:read');
+    return reply.send(describe());
+  });
+
+  app.post<{ Body: { mode: Mode } }>(
+    '/api/mode',
+    {
+      schema: {
+        summary: 'Сменить режим SE: только rw→ro и ro→ar',
+        tags: ['mode'],
+        body: {
+          type: 'object',
+          required: ['mode'],
+          additionalProperties: false,
+          properties: { mode: { type: 'string', enum: [...MODES] } },
+        },
+      },
+    },
+    async (request) => {
+      const principal = requirePermission(request.principal, 'storage:manage');
+      const { from, to } = await modes.change(request.body.mode, principal.username);
+      return { ...describe(), from, to };
+    },
+  );
+}
