@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import type { ChangesResponse, FileRecord } from '@artstore/contracts';
 import { CleanupStack, freePort, type TestTokenIssuer } from '@artstore/core/testing';
 import { stringify } from 'yaml';
-import { verifyAttrSignature, type AttrIntegrity, type PublicSigningKey } from '../../services/storage-element/src/domain/attr-signing.js';
+import {
+  verifyAttrSignature,
+  type AttrIntegrity,
+  type PublicSigningKey,
+} from '../../services/storage-element/src/domain/attr-signing.js';
 import { openWal, walDirectory, type WalRecord } from '../../services/storage-element/src/wal/index.js';
 import { CLI, stopChild } from './harness.js';
 
@@ -36,7 +40,11 @@ export interface SeNode {
  * data_dir уже однажды запущенного и штатно остановленного SE: копия избавляет каждый прогон от
  * initdb PGlite (секунды на старт), а прогоны остаются независимыми.
  */
-export async function prepareSeNode(issuer: TestTokenIssuer, label: string, template?: string): Promise<SeNode> {
+export async function prepareSeNode(
+  issuer: TestTokenIssuer,
+  label: string,
+  template?: string,
+): Promise<SeNode> {
   const cleanup = new CleanupStack();
   const workDir = await mkdtemp(join(tmpdir(), `artstore-se-crash-${label}-`));
   cleanup.defer(() => rm(workDir, { recursive: true, force: true }));
@@ -65,7 +73,9 @@ export async function prepareSeNode(issuer: TestTokenIssuer, label: string, temp
 }
 
 /** Шаблон data_dir: SE запускается один раз (разметка корня, ключ подписи, схема кеша) и останавливается. */
-export async function prepareTemplate(issuer: TestTokenIssuer): Promise<{ dataDir: string; cleanup: CleanupStack }> {
+export async function prepareTemplate(
+  issuer: TestTokenIssuer,
+): Promise<{ dataDir: string; cleanup: CleanupStack }> {
   const node = await prepareSeNode(issuer, 'template');
   try {
     const se = spawnSe(node);
@@ -103,8 +113,8 @@ export function spawnSe(node: SeNode, options: { faults?: string; logLevel?: str
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
@@ -118,7 +128,9 @@ export async function waitReady(node: SeNode, se: SeProcess, timeoutMs = 60_000)
   let last = '';
   while (Date.now() < deadline) {
     if (se.child.exitCode !== null || se.child.signalCode !== null) {
-      throw new Error(`SE завершился при старте (${se.child.exitCode ?? se.child.signalCode})\n${se.output()}`);
+      throw new Error(
+        `SE завершился при старте (${se.child.exitCode ?? se.child.signalCode})\n${se.output()}`,
+      );
     }
     try {
       const response = await fetch(`${node.url}/health/ready`, { signal: AbortSignal.timeout(2_000) });
@@ -203,16 +215,24 @@ export async function uploadOne(url: string, token: string, upload: PlannedUploa
       signal: AbortSignal.timeout(60_000),
     });
     const text = await response.text();
-    if (response.status !== 201) return { kind: 'failed', reason: `${response.status} ${text.slice(0, 200)}` };
+    if (response.status !== 201)
+      return { kind: 'failed', reason: `${response.status} ${text.slice(0, 200)}` };
     return { kind: 'acknowledged', record: JSON.parse(text) as FileRecord };
   } catch (error) {
     const cause = (error as Error).cause;
-    return { kind: 'failed', reason: `${(error as Error).message}${cause instanceof Error ? `: ${cause.message}` : ''}` };
+    return {
+      kind: 'failed',
+      reason: `${(error as Error).message}${cause instanceof Error ? `: ${cause.message}` : ''}`,
+    };
   }
 }
 
 /** Параллельно для всех элементов, но не больше limit одновременно. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, action: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  action: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await action(items[next++]!);
@@ -227,7 +247,9 @@ export async function readChangeFeed(url: string, token: string): Promise<Map<st
   const records = new Map<string, FileRecord>();
   let after = 0;
   for (;;) {
-    const response = await fetch(`${url}/api/changes?after=${after}&limit=1000`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${url}/api/changes?after=${after}&limit=1000`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     const text = await response.text();
     assert.equal(response.status, 200, `лента изменений: ${text}`);
     const page = JSON.parse(text) as ChangesResponse;
@@ -239,8 +261,14 @@ export async function readChangeFeed(url: string, token: string): Promise<Map<st
 }
 
 /** sha256 байтов, которые SE отдаёт по GET /api/files/{id}/content; null — не 200. */
-export async function downloadSha256(url: string, token: string, id: string): Promise<{ status: number; sha256: string | null }> {
-  const response = await fetch(`${url}/api/files/${id}/content`, { headers: { authorization: `Bearer ${token}` } });
+export async function downloadSha256(
+  url: string,
+  token: string,
+  id: string,
+): Promise<{ status: number; sha256: string | null }> {
+  const response = await fetch(`${url}/api/files/${id}/content`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   if (response.status !== 200) {
     await response.body?.cancel();
     return { status: response.status, sha256: null };
@@ -279,10 +307,22 @@ export async function walkStorage(basePath: string): Promise<StorageWalk> {
   const entries = await readdir(basePath, { recursive: true, withFileTypes: true });
   const files = entries
     .filter((e) => e.isFile())
-    .map((e) => join(e.parentPath, e.name).slice(basePath.length + 1).split('\\').join('/'))
+    .map((e) =>
+      join(e.parentPath, e.name)
+        .slice(basePath.length + 1)
+        .split('\\')
+        .join('/'),
+    )
     .filter((key) => !key.startsWith('.artstore/') && !LAYOUT_FILES.has(key));
   const fileSet = new Set(files);
-  const walk: StorageWalk = { paired: new Map(), dataWithoutAttr: [], attrWithoutData: [], unreadableAttrs: [], attrs: [], tempFiles: [] };
+  const walk: StorageWalk = {
+    paired: new Map(),
+    dataWithoutAttr: [],
+    attrWithoutData: [],
+    unreadableAttrs: [],
+    attrs: [],
+    tempFiles: [],
+  };
   for (const key of files) {
     if (key.endsWith(ATTR_SUFFIX)) {
       const dataKey = key.slice(0, -ATTR_SUFFIX.length);
@@ -319,15 +359,25 @@ export async function assertStorageConsistent(basePath: string): Promise<Storage
   assert.deepEqual(walk.attrWithoutData, [], 'attr без файла данных после восстановления');
   assert.deepEqual(walk.unreadableAttrs, [], 'нечитаемые attr после восстановления');
   assert.deepEqual(walk.tempFiles, [], '.artstore/tmp не пуст после восстановления');
-  const layout = JSON.parse(await readFile(join(basePath, 'artstore_layout.json'), 'utf8')) as { signing_keys: PublicSigningKey[] };
+  const layout = JSON.parse(await readFile(join(basePath, 'artstore_layout.json'), 'utf8')) as {
+    signing_keys: PublicSigningKey[];
+  };
   assert.ok(layout.signing_keys.length > 0, 'в artstore_layout.json нет открытых ключей');
   for (const [dataKey, attr] of walk.paired) {
     assert.equal(attr.path, dataKey, `attr ${dataKey}: поле path не совпадает с местом файла`);
-    assert.equal(verifyAttrSignature(attr, layout.signing_keys), 'valid', `attr ${dataKey}: подпись не сходится`);
+    assert.equal(
+      verifyAttrSignature(attr, layout.signing_keys),
+      'valid',
+      `attr ${dataKey}: подпись не сходится`,
+    );
     const bytes = await readFile(join(basePath, dataKey));
     assert.equal(bytes.length, attr.size, `attr ${dataKey}: size ${attr.size}, файл ${bytes.length} байт`);
     assert.equal(attr.stored.size, attr.size, `attr ${dataKey}: stored.size`);
-    assert.equal(createHash('sha256').update(bytes).digest('hex'), attr.sha256, `attr ${dataKey}: sha256 не совпадает с байтами`);
+    assert.equal(
+      createHash('sha256').update(bytes).digest('hex'),
+      attr.sha256,
+      `attr ${dataKey}: sha256 не совпадает с байтами`,
+    );
   }
   return walk;
 }
@@ -336,7 +386,9 @@ export async function assertStorageConsistent(basePath: string): Promise<Storage
  * Журнал, каким его увидит следующий старт: открывается копия каталога WAL (openWal заводит новый
  * сегмент — оригинал остаётся нетронутым уликой). SE в это время должен быть остановлен.
  */
-export async function inspectWal(basePath: string): Promise<{ open: WalRecord[]; records: WalRecord[]; corruption: unknown }> {
+export async function inspectWal(
+  basePath: string,
+): Promise<{ open: WalRecord[]; records: WalRecord[]; corruption: unknown }> {
   const copy = await mkdtemp(join(tmpdir(), 'artstore-se-crash-wal-'));
   try {
     await cp(walDirectory(basePath), copy, { recursive: true });

@@ -95,7 +95,8 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
 
   const planned = planUploads(plan.uploads, plan.label);
   const byName = new Map(planned.map((u) => [u.name, u]));
-  const killAfter = plan.killAtFraction === undefined ? Infinity : Math.ceil(plan.uploads * plan.killAtFraction);
+  const killAfter =
+    plan.killAtFraction === undefined ? Infinity : Math.ceil(plan.uploads * plan.killAtFraction);
   let acknowledgedBeforeKill = 0;
   let killSent = false;
   const outcomes: Promise<UploadOutcome>[] = planned.map((upload) =>
@@ -118,7 +119,11 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
       new Promise<null>((resolve) => setTimeout(() => resolve(null), 60_000).unref()),
     ]);
     assert.ok(exit, `SE не убил себя по ${plan.faults}\n${first.output()}`);
-    assert.equal(exit.signal, 'SIGKILL', `SE вышел не от SIGKILL: ${JSON.stringify(exit)}\n${first.output()}`);
+    assert.equal(
+      exit.signal,
+      'SIGKILL',
+      `SE вышел не от SIGKILL: ${JSON.stringify(exit)}\n${first.output()}`,
+    );
   }
   const settled = await Promise.all(outcomes);
   if (plan.faults === undefined) {
@@ -146,17 +151,27 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
   const walAtCrash = await inspectWal(node.basePath);
   // Сбой процесса (не питания) не может испортить журнал; оборванный хвост допустим.
   if (walAtCrash.corruption !== null) {
-    assert.equal((walAtCrash.corruption as { reason: string }).reason, 'torn', `WAL испорчен: ${JSON.stringify(walAtCrash.corruption)}`);
+    assert.equal(
+      (walAtCrash.corruption as { reason: string }).reason,
+      'torn',
+      `WAL испорчен: ${JSON.stringify(walAtCrash.corruption)}`,
+    );
   }
   const openPaths = new Set(walAtCrash.open.map((r) => String(r.path)));
   // Всё недописанное на диске должно быть известно журналу, иначе восстановлению его не найти.
   for (const orphan of atCrash.dataWithoutAttr) {
-    assert.ok(openPaths.has(orphan), `данные без attr ${orphan} не принадлежат ни одной открытой транзакции WAL`);
+    assert.ok(
+      openPaths.has(orphan),
+      `данные без attr ${orphan} не принадлежат ни одной открытой транзакции WAL`,
+    );
   }
   // SE-3: 201 уходит только после того, как данные и attr на диске.
   const pairedIdsAtCrash = new Set([...atCrash.paired.values()].map((a) => a.id));
   for (const [id, upload] of acknowledged) {
-    assert.ok(pairedIdsAtCrash.has(id), `подтверждённая загрузка ${upload.name} (${id}) без данных+attr на диске в момент сбоя`);
+    assert.ok(
+      pairedIdsAtCrash.has(id),
+      `подтверждённая загрузка ${upload.name} (${id}) без данных+attr на диске в момент сбоя`,
+    );
   }
 
   phase('осмотр');
@@ -178,8 +193,15 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
   await forEachLimited([...acknowledged], 8, async ([id, upload]) => {
     const record = feed.get(id);
     const download = await downloadSha256(node.url, uploaderToken, id);
-    if (!record || record.sha256 !== upload.sha256 || record.size !== upload.body.length || download.sha256 !== upload.sha256) {
-      lost.push(`${upload.name} (${id}): в ленте ${record ? record.sha256 : 'нет'}, выдача ${download.status} ${download.sha256}`);
+    if (
+      !record ||
+      record.sha256 !== upload.sha256 ||
+      record.size !== upload.body.length ||
+      download.sha256 !== upload.sha256
+    ) {
+      lost.push(
+        `${upload.name} (${id}): в ленте ${record ? record.sha256 : 'нет'}, выдача ${download.status} ${download.sha256}`,
+      );
     }
   });
   assert.deepEqual(lost, [], 'подтверждённые загрузки потеряны или искажены после kill -9');
@@ -194,11 +216,18 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
     if (acknowledged.has(record.id)) return;
     completedUnacknowledged.push(record.id);
     const download = await downloadSha256(node.url, uploaderToken, record.id);
-    assert.equal(download.sha256, upload.sha256, `неподтверждённая, но завершённая ${record.name}: выдача ${download.status}`);
+    assert.equal(
+      download.sha256,
+      upload.sha256,
+      `неподтверждённая, но завершённая ${record.name}: выдача ${download.status}`,
+    );
   });
   // Каждая полная пара данные+attr в момент сбоя доводится до конца (SE-3), остальное откатывается.
   for (const attr of atCrash.paired.values()) {
-    assert.ok(feed.has(attr.id), `целые данные+attr ${attr.path} в момент сбоя не появились в ленте после восстановления`);
+    assert.ok(
+      feed.has(attr.id),
+      `целые данные+attr ${attr.path} в момент сбоя не появились в ленте после восстановления`,
+    );
   }
 
   // Корень хранилища: пары, подписи, размеры, пустой tmp; набор attr = лента.
@@ -215,7 +244,11 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
   phase('проверки');
   await stopGracefully(second);
   const walAfter = await inspectWal(node.basePath);
-  assert.equal(walAfter.corruption, null, `WAL после штатной остановки: ${JSON.stringify(walAfter.corruption)}`);
+  assert.equal(
+    walAfter.corruption,
+    null,
+    `WAL после штатной остановки: ${JSON.stringify(walAfter.corruption)}`,
+  );
   assert.deepEqual(
     walAfter.open.map((r) => r.tx),
     [],
@@ -232,7 +265,15 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
       `; в ленте ${feed.size}, из них без 201 ${completedUnacknowledged.length}` +
       `; ${((Date.now() - started) / 1000).toFixed(1)} с (${phases.join(', ')})`,
   );
-  return { planned, acknowledged, atCrash, openAtCrash: walAtCrash.open.length, figures, feed, completedUnacknowledged };
+  return {
+    planned,
+    acknowledged,
+    atCrash,
+    openAtCrash: walAtCrash.open.length,
+    figures,
+    feed,
+    completedUnacknowledged,
+  };
 }
 
 describe('storage-element: kill -9 под параллельной записью (SPEC SE-3)', () => {
@@ -250,28 +291,51 @@ describe('storage-element: kill -9 под параллельной запись�
 
   for (const run of [1, 2, 3]) {
     it(`A${run}: SIGKILL в случайный момент — подтверждённое цело, корень и WAL согласованы`, async (t) => {
-      const result = await crashAndRecover(t, { label: `a${run}`, uploads: 200, killAtFraction: 0.3 + 0.4 * Math.random() });
+      const result = await crashAndRecover(t, {
+        label: `a${run}`,
+        uploads: 200,
+        killAtFraction: 0.3 + 0.4 * Math.random(),
+      });
       // Сбой действительно случился посреди записи: не всё подтверждено.
-      assert.ok(result.acknowledged.size < result.planned.length, 'все загрузки подтверждены — kill пришёл слишком поздно');
+      assert.ok(
+        result.acknowledged.size < result.planned.length,
+        'все загрузки подтверждены — kill пришёл слишком поздно',
+      );
     });
   }
 
   it('B1: SIGKILL между rename данных и записью attr — транзакция откатывается', async (t) => {
-    const result = await crashAndRecover(t, { label: 'b-rename', uploads: 60, faults: 'se.after-data-rename:kill@25' });
+    const result = await crashAndRecover(t, {
+      label: 'b-rename',
+      uploads: 60,
+      faults: 'se.after-data-rename:kill@25',
+    });
     // Убитая транзакция оставила данные без attr — восстановление обязано их удалить (проверено в прогоне).
-    assert.ok(result.atCrash.dataWithoutAttr.length >= 1, 'в момент сбоя нет данных без attr — точка сбоя не сработала как ожидалось');
+    assert.ok(
+      result.atCrash.dataWithoutAttr.length >= 1,
+      'в момент сбоя нет данных без attr — точка сбоя не сработала как ожидалось',
+    );
     assert.ok(result.figures.rolled_back >= 1, 'восстановление не откатило ни одной транзакции');
   });
 
   it('B2: SIGKILL после attr, до кеша — восстановление доводит запись до конца', async (t) => {
     // Допустимо по SPEC SE-3: неподтверждённая запись может завершиться (её байты и attr целы), а
     // подтверждённая не может потеряться. Клиент убитой загрузки 201 не получил, но файл появится.
-    const result = await crashAndRecover(t, { label: 'b-attr', uploads: 60, faults: 'se.after-attr-write:kill@25' });
+    const result = await crashAndRecover(t, {
+      label: 'b-attr',
+      uploads: 60,
+      faults: 'se.after-attr-write:kill@25',
+    });
     assert.ok(result.figures.finished >= 1, 'восстановление не завершило ни одной транзакции');
-    const unacknowledgedPairs = [...result.atCrash.paired.values()].filter((a) => !result.acknowledged.has(a.id));
+    const unacknowledgedPairs = [...result.atCrash.paired.values()].filter(
+      (a) => !result.acknowledged.has(a.id),
+    );
     assert.ok(unacknowledgedPairs.length >= 1, 'в момент сбоя нет целой пары данные+attr без 201');
     for (const attr of unacknowledgedPairs) {
-      assert.ok(result.completedUnacknowledged.includes(attr.id), `${attr.path}: attr был цел, но запись не завершена`);
+      assert.ok(
+        result.completedUnacknowledged.includes(attr.id),
+        `${attr.path}: attr был цел, но запись не завершена`,
+      );
     }
   });
 });

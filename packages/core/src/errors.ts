@@ -49,6 +49,7 @@ export const errorCatalog = {
   BLOB_KEY_INVALID: { status: 400, title: 'Недопустимый ключ объекта хранения' },
   RANGE_NOT_SATISFIABLE: { status: 416, title: 'Запрошенный диапазон недостижим' },
   PRECONDITION_FAILED: { status: 412, title: 'Условие запроса не выполнено' },
+  PRECONDITION_REQUIRED: { status: 428, title: 'Нужен заголовок If-Match с версией' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -17,6 +17,8 @@ import { loadOrCreateAttrSigner } from './domain/attr-signing.js';
 import { createCapacity } from './domain/capacity.js';
 import { createFaultInjector } from './domain/faults.js';
 import { createFileWriter } from './domain/file-writer.js';
+import { createKeyedLock } from './domain/keyed-lock.js';
+import { createMetadataUpdater } from './domain/metadata-updater.js';
 import { createModeController } from './domain/mode-controller.js';
 import { ensureLayout, LAYOUT_FILE, readLayout } from './domain/layout.js';
 import { applyRebuild, planRebuild, summarizePlan } from './domain/rebuild.js';
@@ -97,7 +99,19 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     },
     ...serverOptionsFrom(config),
   });
-  registerFileRoutes(app, { elementId, writer, cache, blobs, modes });
+  const updater = createMetadataUpdater({
+    elementId,
+    epoch: EMBEDDED_EPOCH,
+    blobs,
+    cache,
+    coordination,
+    logger,
+    signer,
+    wal,
+    modes,
+    lock: createKeyedLock(),
+  });
+  registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater });
   registerModeRoutes(app, modes);
   registerMaintenanceRoutes(app, { blobs, cache, signingKeys: () => layout.signing_keys });
   return listen(STORAGE_ELEMENT, app, config.services.storage_element, () => wal.close());

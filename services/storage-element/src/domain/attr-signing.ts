@@ -66,8 +66,9 @@ export async function loadOrCreateAttrSigner(privateKeyPath: string): Promise<At
   };
 }
 
-export function verifyAttrSignature<T extends { integrity?: AttrIntegrity }>(attr: T, keys: readonly PublicSigningKey[]): SignatureVerdict {
-  const integrity = attr.integrity;
+/** attr — любой разобранный JSON: поле integrity проверяется здесь, а не типом. */
+export function verifyAttrSignature(attr: object, keys: readonly PublicSigningKey[]): SignatureVerdict {
+  const integrity = (attr as { integrity?: AttrIntegrity }).integrity;
   if (!integrity) return 'unsigned';
   const key = keys.find((k) => k.key_id === integrity.key_id && k.alg === integrity.alg);
   if (!key) return 'unknown_key';

@@ -11,6 +11,7 @@ import type { WalRecord, WalRecovery, WriteAheadLog } from '../wal/index.js';
 import type { AttrRecord } from './attr.js';
 import { verifyAttrSignature, type PublicSigningKey } from './attr-signing.js';
 import type { PutIntent } from './file-writer.js';
+import type { UpdateIntent } from './metadata-updater.js';
 
 export interface RecoveryReport {
   finished: number;
@@ -41,6 +42,10 @@ async function readAttr(blobs: BlobStore, key: string): Promise<AttrRecord | nul
   }
 }
 
+function isUpdateIntent(record: WalRecord): record is WalRecord & UpdateIntent {
+  return record.op === 'update' && typeof record.id === 'string' && typeof record.attr_path === 'string';
+}
+
 function isPutIntent(record: WalRecord): record is WalRecord & PutIntent {
   return record.op === 'put' && typeof record.id === 'string' && typeof record.path === 'string' && typeof record.attr_path === 'string';
 }
@@ -54,6 +59,20 @@ export async function recover(recovered: WalRecovery, deps: RecoveryDeps): Promi
   let rolledBack = 0;
   let corrupted = 0;
   for (const intent of recovered.open) {
+    if (isUpdateIntent(intent)) {
+      // attr заменяется атомарно: на диске целиком старая или новая версия — кеш сводится с ней.
+      const attr = await readAttr(blobs, intent.attr_path);
+      if (attr && verifyAttrSignature(attr, deps.signingKeys) === 'valid') {
+        await cache.upsert(attr);
+        await wal.append({ type: 'commit', tx: intent.tx, epoch: intent.epoch });
+        finished++;
+      } else {
+        await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch });
+        corrupted++;
+        logger.error({ tx: intent.tx, file_id: intent.id }, 'file_corruption_detected');
+      }
+      continue;
+    }
     if (!isPutIntent(intent)) {
       logger.error({ tx: intent.tx, op: intent.op }, 'wal_unknown_intent');
       await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch });

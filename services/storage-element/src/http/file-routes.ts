@@ -12,6 +12,7 @@ import { normalizeMetadata, SE_HEADERS, type ChangesResponse, type FileMetadata 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recordFromAttr, type AttrRecord } from '../domain/attr.js';
 import type { FileWriter } from '../domain/file-writer.js';
+import { metadataEtag, parseMetadataIfMatch, type MetadataPatch, type MetadataUpdater } from '../domain/metadata-updater.js';
 import type { ModeController } from '../domain/mode-controller.js';
 import type { FileCache } from '../store/file-cache.js';
 
@@ -21,6 +22,7 @@ export interface FileRoutesDeps {
   cache: FileCache;
   blobs: BlobStore;
   modes: ModeController;
+  updater: MetadataUpdater;
 }
 
 const MAX_NAME_BYTES = 1024;
@@ -64,11 +66,43 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
 
   app.get<{ Params: { id: string } }>(
     '/api/files/:id',
-    { schema: { summary: 'Запись о файле', tags: ['files'], params: idParams } },
-    async (request) => {
+    { schema: { summary: 'Запись о файле; ETag — "v<версия>" для If-Match при правке', tags: ['files'], params: idParams } },
+    async (request, reply) => {
       requirePermission(request.principal, 'files:read');
       deps.modes.assert('read');
-      return recordFromAttr(await load(deps.cache, request.params.id));
+      const attr = await load(deps.cache, request.params.id);
+      void reply.header('etag', metadataEtag(attr.version));
+      return recordFromAttr(attr);
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: MetadataPatch }>(
+    '/api/files/:id',
+    {
+      schema: {
+        summary: 'Правка метаданных (description, tags, custom) с If-Match: "v<версия>" (SPEC IN-8)',
+        tags: ['files'],
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            description: { type: 'string' },
+            tags: { type: 'array', items: { type: 'string' } },
+            custom: { type: 'object', additionalProperties: { type: 'string' } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = requirePermission(request.principal, 'files:write');
+      const header = request.headers['if-match'];
+      const expected = parseMetadataIfMatch(Array.isArray(header) ? header.join(',') : header);
+      if (expected === null) throw new ArtError('PRECONDITION_REQUIRED', 'Укажите If-Match: "v<версия>" — версию из ETag записи');
+      const { attr, seq } = await deps.updater.update(request.params.id, expected, request.body, principal.username);
+      void reply.header('etag', metadataEtag(attr.version));
+      return { ...recordFromAttr(attr), seq };
     },
   );
 
