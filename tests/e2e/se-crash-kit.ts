@@ -162,13 +162,20 @@ export interface RecoveryFigures {
   rolled_back: number;
   corrupted: number;
   replayed: number;
+  /** startup_seconds из строки artstore_started: старт внутри процесса, без загрузки модулей. */
+  startup_seconds: number | null;
 }
 
 /** Итог восстановления из строки журнала `wal_recovery_completed` (уровень info). */
 export function recoveryFigures(output: string): RecoveryFigures {
   const line = output.split('\n').find((l) => l.includes('"wal_recovery_completed"'));
   assert.ok(line, `в выводе SE нет wal_recovery_completed:\n${output}`);
-  return JSON.parse(line) as RecoveryFigures;
+  const figures = JSON.parse(line) as Omit<RecoveryFigures, 'startup_seconds'>;
+  const started = output.split('\n').find((l) => l.includes('"artstore_started"'));
+  return {
+    ...figures,
+    startup_seconds: started ? (JSON.parse(started) as { startup_seconds: number }).startup_seconds : null,
+  };
 }
 
 // ── Загрузки ──────────────────────────────────────────────────────────────────────────────────────

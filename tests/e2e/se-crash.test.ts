@@ -13,6 +13,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FileRecord } from '@artstore/contracts';
 import { createTestTokenIssuer, type TestTokenIssuer } from '@artstore/core/testing';
 import {
@@ -99,18 +100,23 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
     plan.killAtFraction === undefined ? Infinity : Math.ceil(plan.uploads * plan.killAtFraction);
   let acknowledgedBeforeKill = 0;
   let killSent = false;
+  // В сценарии A старты загрузок разнесены случайно на 0–1,5 с: все они перекрываются во времени, но
+  // подтверждения идут потоком, и в момент kill часть загрузок только начинается, часть в середине.
+  const jitterMs = plan.killAtFraction === undefined ? 0 : 1_500;
   const outcomes: Promise<UploadOutcome>[] = planned.map((upload) =>
-    uploadOne(node.url, uploaderToken, upload).then((outcome) => {
-      if (outcome.kind === 'acknowledged' && !killSent) {
-        acknowledgedBeforeKill++;
-        if (acknowledgedBeforeKill >= killAfter) {
-          // Сигнал уходит сразу, в том же обработчике ответа: остальные загрузки в этот миг в полёте.
-          killSent = true;
-          first.child.kill('SIGKILL');
+    sleep(Math.random() * jitterMs)
+      .then(() => uploadOne(node.url, uploaderToken, upload))
+      .then((outcome) => {
+        if (outcome.kind === 'acknowledged' && !killSent) {
+          acknowledgedBeforeKill++;
+          if (acknowledgedBeforeKill >= killAfter) {
+            // Сигнал уходит сразу, в том же обработчике ответа: остальные загрузки в этот миг в полёте.
+            killSent = true;
+            first.child.kill('SIGKILL');
+          }
         }
-      }
-      return outcome;
-    }),
+        return outcome;
+      }),
   );
   if (plan.faults !== undefined) {
     // Точка сбоя убивает процесс сама; не дождались — значит, точка не сработала (K больше проходов).
@@ -126,8 +132,15 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
     );
   }
   const settled = await Promise.all(outcomes);
+  const failures = settled.filter((o) => o.kind === 'failed');
+  // До сбоя SE не должен отказывать ни в одной загрузке: неудачи — только обрывы из-за kill.
+  const refused = failures.filter((o) => o.kind === 'failed' && /^\d{3} /.test(o.reason));
+  assert.deepEqual(refused, [], `SE отказал в загрузке до сбоя\n${first.output()}`);
   if (plan.faults === undefined) {
-    assert.ok(killSent, 'загрузки закончились раньше, чем был послан SIGKILL');
+    assert.ok(
+      killSent,
+      `загрузки закончились раньше, чем был послан SIGKILL: ${JSON.stringify(failures.slice(0, 3))}`,
+    );
     await killHard(first);
   }
 
@@ -140,10 +153,6 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
     assert.equal(outcome.record.size, upload.body.length, `201 для ${upload.name} с чужим размером`);
     acknowledged.set(outcome.record.id, upload);
   });
-  const failures = settled.filter((o) => o.kind === 'failed');
-  // До сбоя SE не должен отказывать ни в одной загрузке: неудачи — только обрывы из-за kill.
-  const refused = failures.filter((o) => o.kind === 'failed' && /^\d{3} /.test(o.reason));
-  assert.deepEqual(refused, [], 'SE отказал в загрузке до сбоя');
 
   phase('загрузки');
   // ── Состояние в момент сбоя (SE мёртв, восстановления ещё не было) ──
@@ -261,7 +270,7 @@ async function runOn(t: TestContext, node: SeNode, plan: CrashPlan): Promise<Cra
       `; подтверждено ${acknowledged.size} (до сигнала ${acknowledgedBeforeKill}), оборвано ${failures.length}` +
       `; в момент сбоя: открытых транзакций ${walAtCrash.open.length}, данных без attr ${atCrash.dataWithoutAttr.length}` +
       `, временных файлов ${atCrash.tempFiles.length}` +
-      `; wal_recovery_completed: finished ${figures.finished}, rolled_back ${figures.rolled_back}, replayed ${figures.replayed}` +
+      `; wal_recovery_completed: finished ${figures.finished}, rolled_back ${figures.rolled_back}, replayed ${figures.replayed}, старт после сбоя ${figures.startup_seconds} с` +
       `; в ленте ${feed.size}, из них без 201 ${completedUnacknowledged.length}` +
       `; ${((Date.now() - started) / 1000).toFixed(1)} с (${phases.join(', ')})`,
   );

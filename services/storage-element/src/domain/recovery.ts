@@ -50,6 +50,9 @@ function isPutIntent(record: WalRecord): record is WalRecord & PutIntent {
   return record.op === 'put' && typeof record.id === 'string' && typeof record.path === 'string' && typeof record.attr_path === 'string';
 }
 
+// commit/abort при восстановлении пишутся без собственного fsync: восстановление идемпотентно
+// (откат удаляет уже удалённое, завершение повторяет upsert), и если процесс упадёт снова, следующий
+// старт просто повторит его. Иначе 100 открытых транзакций — это 100 fsync подряд на старте.
 export async function recover(recovered: WalRecovery, deps: RecoveryDeps): Promise<RecoveryReport> {
   const { blobs, cache, wal, logger } = deps;
   if (recovered.corruption && recovered.corruption.reason !== 'torn') {
@@ -64,10 +67,10 @@ export async function recover(recovered: WalRecovery, deps: RecoveryDeps): Promi
       const attr = await readAttr(blobs, intent.attr_path);
       if (attr && verifyAttrSignature(attr, deps.signingKeys) === 'valid') {
         await cache.upsert(attr);
-        await wal.append({ type: 'commit', tx: intent.tx, epoch: intent.epoch });
+        await wal.append({ type: 'commit', tx: intent.tx, epoch: intent.epoch }, { durable: false });
         finished++;
       } else {
-        await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch });
+        await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch }, { durable: false });
         corrupted++;
         logger.error({ tx: intent.tx, file_id: intent.id }, 'file_corruption_detected');
       }
@@ -75,7 +78,7 @@ export async function recover(recovered: WalRecovery, deps: RecoveryDeps): Promi
     }
     if (!isPutIntent(intent)) {
       logger.error({ tx: intent.tx, op: intent.op }, 'wal_unknown_intent');
-      await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch });
+      await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch }, { durable: false });
       rolledBack++;
       continue;
     }
@@ -86,7 +89,7 @@ export async function recover(recovered: WalRecovery, deps: RecoveryDeps): Promi
       // rename успел, удаляем; в кеш запись попасть не могла — он пишется после attr.
       await blobs.delete(intent.attr_path);
       await blobs.delete(intent.path);
-      await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch });
+      await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch }, { durable: false });
       rolledBack++;
       logger.warn({ tx: intent.tx, file_id: intent.id, attr_present: attr !== null }, 'wal_transaction_rolled_back');
       continue;
@@ -95,13 +98,13 @@ export async function recover(recovered: WalRecovery, deps: RecoveryDeps): Promi
     if (data === null || data.size !== attr.stored.size) {
       // Данные переносятся на место только после fsync, поэтому при целом attr они не могут быть короче:
       // это повреждение носителя, а не сбой записи. Ничего не удаляем — оставляем улики сверке (SE-6).
-      await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch });
+      await wal.append({ type: 'abort', tx: intent.tx, epoch: intent.epoch }, { durable: false });
       corrupted++;
       logger.error({ tx: intent.tx, file_id: intent.id, expected_size: attr.stored.size, actual_size: data?.size ?? null }, 'file_corruption_detected');
       continue;
     }
     await cache.upsert(attr);
-    await wal.append({ type: 'commit', tx: intent.tx, epoch: intent.epoch });
+    await wal.append({ type: 'commit', tx: intent.tx, epoch: intent.epoch }, { durable: false });
     finished++;
     logger.info({ tx: intent.tx, file_id: intent.id }, 'wal_transaction_finished');
   }
