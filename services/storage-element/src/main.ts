@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   ArtError,
   createServer,
+  createServiceMetrics,
   listen,
   readTestFaults,
   runMigrations,
@@ -20,6 +21,7 @@ import { createFileWriter } from './domain/file-writer.js';
 import { createKeyedLock } from './domain/keyed-lock.js';
 import { createMetadataUpdater } from './domain/metadata-updater.js';
 import { createModeController } from './domain/mode-controller.js';
+import { createSeMetrics, createWalMetrics } from './domain/se-metrics.js';
 import { ensureLayout, LAYOUT_FILE, readLayout } from './domain/layout.js';
 import { applyRebuild, planRebuild, summarizePlan } from './domain/rebuild.js';
 import { recover } from './domain/recovery.js';
@@ -62,11 +64,18 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   const faults = createFaultInjector(readTestFaults(), config.profile);
 
   // Сначала восстановление по WAL (SPEC SE-3), потом учёт места и приём записи.
+  const metrics = createServiceMetrics(STORAGE_ELEMENT);
+  const walMetrics = createWalMetrics(metrics.registry);
   const { wal, recovered } = await openWal({
     dir: walDirectory(basePath),
     onFailure: (error) => logger.fatal({ err: error }, 'wal_failed_writes_stopped'),
+    onFsync: (seconds, records) => {
+      walMetrics.walFsync.observe(seconds);
+      walMetrics.walBatch.observe(records);
+    },
   });
-  await recover(recovered, {
+  const recoveryStarted = performance.now();
+  const report = await recover(recovered, {
     blobs,
     cache,
     wal,
@@ -74,6 +83,10 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     logger,
     tempDir: join(basePath, '.artstore', 'tmp'),
   });
+  walMetrics.recoverySeconds.set((performance.now() - recoveryStarted) / 1000);
+  walMetrics.recovery.set({ outcome: 'finished' }, report.finished);
+  walMetrics.recovery.set({ outcome: 'rolled_back' }, report.rolledBack);
+  walMetrics.recovery.set({ outcome: 'corrupted' }, report.corrupted);
   const capacity = await createCapacity({
     elementId,
     maxBytes: config.storage.max_size,
@@ -81,12 +94,37 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     usedBytes: () => cache.usedBytes(),
   });
   const modes = await createModeController({ elementId, configured: config.storage.mode, state: createStateStore(db, prefix), logger });
-  const writer = createFileWriter({ elementId, epoch: EMBEDDED_EPOCH, blobs, cache, coordination, logger, capacity, signer, wal, faults, modes });
+  const seMetrics = createSeMetrics(metrics.registry, () => ({
+    usedBytes: capacity.used,
+    reservedBytes: capacity.reserved,
+    capacityBytes: config.storage.max_size,
+    walBytes: wal.sizeBytes,
+    writesStopped: wal.failed !== null,
+    mode: modes.mode,
+  }));
+  const writer = createFileWriter({
+    elementId,
+    epoch: EMBEDDED_EPOCH,
+    blobs,
+    cache,
+    coordination,
+    logger,
+    capacity,
+    signer,
+    wal,
+    faults,
+    modes,
+    onStored: (attr) => {
+      seMetrics.uploads.inc();
+      seMetrics.uploadedBytes.inc(attr.size);
+    },
+  });
 
   const { app } = await createServer({
     service: STORAGE_ELEMENT,
     description: `Элемент хранения ${elementId}: байты, attr-файлы, кеш, лента изменений`,
     logger,
+    metrics,
     verifier: verifierFromConfig(config),
     readiness: {
       database: () => db.ping(),
@@ -113,7 +151,15 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   });
   registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater });
   registerModeRoutes(app, modes);
-  registerMaintenanceRoutes(app, { blobs, cache, signingKeys: () => layout.signing_keys });
+  registerMaintenanceRoutes(app, {
+    blobs,
+    cache,
+    signingKeys: () => layout.signing_keys,
+    onPlan: (summary) => {
+      for (const kind of ['missing', 'stale', 'orphans', 'unchanged'] as const) seMetrics.reconcile.set({ kind }, summary[kind]);
+      seMetrics.reconcile.set({ kind: 'problems' }, summary.problems.length);
+    },
+  });
   return listen(STORAGE_ELEMENT, app, config.services.storage_element, () => wal.close());
 }
 

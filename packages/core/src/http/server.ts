@@ -38,6 +38,8 @@ export interface ServerOptions {
   readiness?: Record<string, ReadinessCheck>;
   /** Сколько ждать каждую проверку готовности; зависшая проверка — «fail», а не зависший /health/ready. */
   readinessTimeoutMs?: number;
+  /** Реестр метрик, созданный сервисом заранее (метрики нужны ещё до сборки сервера, например при восстановлении). */
+  metrics?: ServiceMetrics;
   corsOrigins?: readonly string[];
   jsonBodyLimit?: number;
   maxHeaderSize?: number;
@@ -55,7 +57,7 @@ const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 const READINESS_TIMEOUT_MS = 3000;
 
 export async function createServer(options: ServerOptions): Promise<ServiceServer> {
-  const metrics = createServiceMetrics(options.service);
+  const metrics = options.metrics ?? createServiceMetrics(options.service);
   const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({
     loggerInstance,

@@ -56,6 +56,9 @@ export async function createCapacity(options: { elementId: string; maxBytes: num
     get used() {
       return used;
     },
+    get reserved() {
+      return reserved;
+    },
     async reserve(bytes: number): Promise<Reservation> {
       await available(bytes, 0);
       reserved += bytes;

@@ -39,6 +39,8 @@ export interface FileWriterDeps {
   wal: WriteAheadLog;
   faults: FaultInjector;
   modes: ModeController;
+  /** Вызывается после подтверждённой записи (метрики). */
+  onStored?: (attr: AttrRecord) => void;
 }
 
 /** Намерение «положить файл»: всё, что нужно восстановлению, чтобы завершить или откатить запись. */
@@ -134,6 +136,7 @@ export function createFileWriter(deps: FileWriterDeps) {
         const seq = await deps.cache.upsert(attr);
         deps.faults.hit('se.after-cache-upsert');
         reservation.commit(attr.size);
+        deps.onStored?.(attr);
         // commit без собственного fsync: восстановление выводит его из полных данных и attr.
         await deps.wal.append({ type: 'commit', tx, epoch: deps.epoch }, { durable: false });
         deps.logger.info({ file_id: id, path, size: attr.size, seq }, 'file_stored');

@@ -9,6 +9,8 @@ export interface MaintenanceRoutesDeps {
   blobs: BlobStore;
   cache: FileCache;
   signingKeys: () => readonly PublicSigningKey[];
+  /** Итог каждой сверки (метрики). */
+  onPlan?: (summary: ReturnType<typeof summarizePlan>) => void;
 }
 
 export function registerMaintenanceRoutes(app: FastifyInstance, deps: MaintenanceRoutesDeps): void {
@@ -31,6 +33,7 @@ export function registerMaintenanceRoutes(app: FastifyInstance, deps: Maintenanc
       const plan = await planRebuild({ blobs: deps.blobs, cache: deps.cache, signingKeys: deps.signingKeys() });
       if (!dryRun) await applyRebuild(plan, deps.cache);
       const summary = summarizePlan(plan);
+      deps.onPlan?.(summary);
       request.log.info({ ...summary, diff: undefined, dry_run: dryRun }, 'cache_rebuild');
       return { dry_run: dryRun, ...summary };
     },
