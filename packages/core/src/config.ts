@@ -150,6 +150,8 @@ export const configSchema = z.strictObject({
        * (только метаданные; байтов может не быть). edit и ar меняются только здесь и перезапуском.
        */
       mode: z.enum(['edit', 'rw', 'ro', 'ar']).default('edit'),
+      /** Срок хранения файлов (SPEC SE-9): `permanent` или число с единицей d/y — `90d`, `5y`. */
+      retention: z.string().regex(/^(permanent|\d{1,4}[dy])$/, 'ожидается permanent, <n>d или <n>y').default('permanent'),
       max_size: size().default(10 * 2 ** 30),
       local: z.strictObject({ base_path: z.string().min(1).optional() }).prefault({}),
       /** Закрытый ключ Ed25519 для подписи attr (SPEC SE-2); по умолчанию <data_dir>/keys/<element_id>/attr-signing-ed25519.pem. */

@@ -44,6 +44,7 @@ export const errorCatalog = {
   MODE_FORBIDS_OPERATION: { status: 409, title: 'Режим элемента хранения запрещает операцию' },
   MODE_TRANSITION_FORBIDDEN: { status: 409, title: 'Такой переход режима элемента хранения запрещён' },
   FILE_ARCHIVED: { status: 409, title: 'Файл в архиве: байтов на элементе хранения нет' },
+  RETENTION_ACTIVE: { status: 409, title: 'Срок хранения файла ещё не истёк' },
   STORAGE_WRITES_STOPPED: { status: 503, title: 'Элемент хранения прекратил приём записи после сбоя диска' },
   BLOB_NOT_FOUND: { status: 404, title: 'Объект хранения не найден' },
   BLOB_KEY_INVALID: { status: 400, title: 'Недопустимый ключ объекта хранения' },

@@ -18,6 +18,8 @@ import { loadOrCreateAttrSigner } from './domain/attr-signing.js';
 import { createCapacity } from './domain/capacity.js';
 import { createFaultInjector } from './domain/faults.js';
 import { createFileWriter } from './domain/file-writer.js';
+import { createAttrReplacer } from './domain/attr-replacer.js';
+import { createFileDeleter } from './domain/file-deleter.js';
 import { createKeyedLock } from './domain/keyed-lock.js';
 import { createMetadataUpdater } from './domain/metadata-updater.js';
 import { createModeController } from './domain/mode-controller.js';
@@ -105,6 +107,7 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   const writer = createFileWriter({
     elementId,
     epoch: EMBEDDED_EPOCH,
+    retention: config.storage.retention,
     blobs,
     cache,
     coordination,
@@ -137,19 +140,19 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     },
     ...serverOptionsFrom(config),
   });
-  const updater = createMetadataUpdater({
+  const changeDeps = {
     elementId,
-    epoch: EMBEDDED_EPOCH,
-    blobs,
     cache,
-    coordination,
     logger,
-    signer,
     wal,
     modes,
     lock: createKeyedLock(),
-  });
-  registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater });
+    replaceAttr: createAttrReplacer({ elementId, epoch: EMBEDDED_EPOCH, blobs, cache, coordination, logger, signer, wal }),
+  };
+  const updater = createMetadataUpdater(changeDeps);
+  const deleter = createFileDeleter({ ...changeDeps, jobs: deps.jobs, capacity, blobs });
+  const purgeWorker = deleter.startPurgeWorker();
+  registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater, deleter });
   registerModeRoutes(app, modes);
   registerMaintenanceRoutes(app, {
     blobs,
@@ -160,7 +163,10 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
       seMetrics.reconcile.set({ kind: 'problems' }, summary.problems.length);
     },
   });
-  return listen(STORAGE_ELEMENT, app, config.services.storage_element, () => wal.close());
+  return listen(STORAGE_ELEMENT, app, config.services.storage_element, async () => {
+    await purgeWorker.close();
+    await wal.close();
+  });
 }
 
 /**

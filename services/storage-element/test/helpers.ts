@@ -27,6 +27,7 @@ export interface RunningSe {
 export interface StartSeOptions {
   maxSize?: number;
   mode?: 'edit' | 'rw' | 'ro' | 'ar';
+  retention?: string;
   /**
    * Общая БД нескольких SE (SPEC SE-4: несколько SE делят одну БД, таблицы различаются префиксом).
    * Переданную БД закрывает владелец, а не stop().
@@ -50,6 +51,7 @@ export async function startSe(options: StartSeOptions = {}): Promise<RunningSe> 
       basePath,
       maxSize: options.maxSize,
       mode: options.mode,
+      retention: options.retention,
       shared: options.shared,
     });
     cleanup.defer(() => se.close());

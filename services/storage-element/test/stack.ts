@@ -31,6 +31,8 @@ export interface TestStorageElementOptions {
   maxSize?: number;
   /** storage.mode (SPEC SE-7); по умолчанию edit. */
   mode?: 'edit' | 'rw' | 'ro' | 'ar';
+  /** storage.retention (SPEC SE-9); по умолчанию permanent. */
+  retention?: string;
   /**
    * Общая БД нескольких SE (SPEC SE-4: несколько SE делят одну БД, таблицы различаются префиксом).
    * Переданную БД закрывает владелец, а не close(). Без неё SE получает свою PGlite в памяти.
@@ -86,6 +88,7 @@ export async function startTestStorageElement(options: TestStorageElementOptions
           local: { base_path: options.basePath },
           ...(options.maxSize === undefined ? {} : { max_size: options.maxSize }),
           ...(options.mode === undefined ? {} : { mode: options.mode }),
+          ...(options.retention === undefined ? {} : { retention: options.retention }),
         },
       },
     });

@@ -25,6 +25,7 @@ export async function createTestWriter(options: { dir: string; name: string; db:
   const writer = createFileWriter({
     elementId: FIXTURE_ELEMENT,
     epoch: 1,
+    retention: 'permanent',
     blobs,
     cache,
     coordination: options.coordination,

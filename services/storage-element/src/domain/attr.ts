@@ -25,6 +25,21 @@ export interface AttrRecord {
   status: FileStatus;
   metadata: FileMetadata;
   version: number;
+  /**
+   * Надгробие удалённого файла (SPEC SE-9, BY-4) — свидетельство удаления: кто, когда, почему,
+   * какая была контрольная сумма и срок хранения, был ли срок преодолён администратором; purged_at —
+   * когда байты стёрты. attr остаётся навсегда.
+   */
+  deletion?: {
+    at: string;
+    by: string;
+    reason: string;
+    sha256: string;
+    size: number;
+    retention_until: string | null;
+    retention_overridden: boolean;
+    purged_at: string | null;
+  };
   /** Векторные часы записи: element_id → счётчик изменений на этом SE (SPEC SE-2, SE-3). */
   vector_clock: Record<string, number>;
   /** Подпись над каноническим JSON остальных полей (SPEC SE-2). */

@@ -59,6 +59,10 @@ export async function createCapacity(options: { elementId: string; maxBytes: num
     get reserved() {
       return reserved;
     },
+    /** Байты удалённого файла стёрты (purge): место снова свободно. */
+    free(bytes: number): void {
+      used = Math.max(0, used - bytes);
+    },
     async reserve(bytes: number): Promise<Reservation> {
       await available(bytes, 0);
       reserved += bytes;

@@ -14,6 +14,7 @@ import type { AttrSigner } from './attr-signing.js';
 import type { Capacity, Reservation } from './capacity.js';
 import type { FaultInjector } from './faults.js';
 import { HashingMeter } from './hashing-meter.js';
+import { retentionUntil } from './retention.js';
 import type { ModeController } from './mode-controller.js';
 import { ATTR_SUFFIX, storedPath } from './naming.js';
 
@@ -30,6 +31,8 @@ export interface FileWriterDeps {
   elementId: string;
   /** Эпоха записи (fencing, SPEC SE-12); встроенный режим — всегда мастер с эпохой 1. */
   epoch: number;
+  /** storage.retention: `permanent`, `<n>d`, `<n>y` (SPEC SE-9). */
+  retention: string;
   blobs: BlobStore;
   cache: FileCache;
   coordination: Coordination;
@@ -125,7 +128,7 @@ export function createFileWriter(deps: FileWriterDeps) {
           created_by: request.actor,
           updated_at: stamp,
           updated_by: request.actor,
-          retention_until: null,
+          retention_until: retentionUntil(deps.retention, now),
           status: 'active',
           metadata: request.metadata,
           version: 1,

@@ -11,7 +11,7 @@ import type { WalRecord, WalRecovery, WriteAheadLog } from '../wal/index.js';
 import type { AttrRecord } from './attr.js';
 import { verifyAttrSignature, type PublicSigningKey } from './attr-signing.js';
 import type { PutIntent } from './file-writer.js';
-import type { UpdateIntent } from './metadata-updater.js';
+import type { UpdateIntent } from './attr-replacer.js';
 
 export interface RecoveryReport {
   finished: number;

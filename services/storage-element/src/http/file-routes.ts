@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recordFromAttr, type AttrRecord } from '../domain/attr.js';
 import type { FileWriter } from '../domain/file-writer.js';
 import { metadataEtag, parseMetadataIfMatch, type MetadataPatch, type MetadataUpdater } from '../domain/metadata-updater.js';
+import type { FileDeleter } from '../domain/file-deleter.js';
 import type { ModeController } from '../domain/mode-controller.js';
 import type { FileCache } from '../store/file-cache.js';
 
@@ -23,6 +24,7 @@ export interface FileRoutesDeps {
   blobs: BlobStore;
   modes: ModeController;
   updater: MetadataUpdater;
+  deleter: FileDeleter;
 }
 
 const MAX_NAME_BYTES = 1024;
@@ -73,6 +75,36 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
       const attr = await load(deps.cache, request.params.id);
       void reply.header('etag', metadataEtag(attr.version));
       return recordFromAttr(attr);
+    },
+  );
+
+  app.delete<{ Params: { id: string }; Querystring: { reason: string; override_retention?: boolean } }>(
+    '/api/files/:id',
+    {
+      schema: {
+        summary: 'Удаление (только режим edit): надгробие в attr, байты стираются фоновой очисткой (SPEC SE-9, BY-4)',
+        tags: ['files'],
+        params: idParams,
+        querystring: {
+          type: 'object',
+          required: ['reason'],
+          additionalProperties: false,
+          properties: {
+            reason: { type: 'string', minLength: 1, maxLength: 1024 },
+            override_retention: { type: 'boolean', default: false },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const principal = requirePermission(request.principal, 'files:delete');
+      const { attr, seq } = await deps.deleter.delete({
+        id: request.params.id,
+        reason: request.query.reason,
+        overrideRetention: request.query.override_retention ?? false,
+        principal,
+      });
+      return { ...recordFromAttr(attr), deletion: attr.deletion, seq };
     },
   );
 

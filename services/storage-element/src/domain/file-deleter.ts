@@ -1,0 +1,90 @@
+// Удаление на SE (SPEC SE-7, SE-9, IN-5, BY-4): только в режиме edit; до retention_until — отказ,
+// кроме администратора с явным override_retention (отмечается в надгробии). Удаление мягкое: attr
+// получает статус deleted и надгробие, байты стираются позже фоновой задачей очистки (purge), после
+// чего в надгробии отмечается purged_at. attr не удаляется никогда — это свидетельство удаления.
+import { ArtError, type BlobStore, type JobQueue, type Principal } from '@artstore/core';
+import type { AttrRecord } from './attr.js';
+import type { Capacity } from './capacity.js';
+import { loadActive, type FileChangeDeps } from './metadata-updater.js';
+
+export interface DeleteRequest {
+  id: string;
+  reason: string;
+  overrideRetention: boolean;
+  principal: Principal;
+}
+
+export interface FileDeleterDeps extends FileChangeDeps {
+  jobs: JobQueue;
+  capacity: Capacity;
+  blobs: BlobStore;
+  now?: () => Date;
+}
+
+export function purgeQueueName(elementId: string): string {
+  return `se-purge-${elementId}`;
+}
+
+export function createFileDeleter(deps: FileDeleterDeps) {
+  const now = deps.now ?? (() => new Date());
+  const queue = purgeQueueName(deps.elementId);
+
+  return {
+    async delete(request: DeleteRequest): Promise<{ attr: AttrRecord; seq: number }> {
+      deps.modes.assert('delete');
+      const result = await deps.lock(request.id, async () => {
+        const current = await loadActive(deps, request.id);
+        const retained = current.retention_until !== null && Date.parse(current.retention_until) > now().getTime();
+        if (retained && !request.overrideRetention) {
+          throw new ArtError('RETENTION_ACTIVE', `Файл ${current.id} хранится до ${current.retention_until}`, {
+            extra: { retention_until: current.retention_until },
+          });
+        }
+        if (retained && !request.principal.roles.includes('admin')) {
+          throw new ArtError('FORBIDDEN', 'Досрочное удаление (override_retention) — только администратор', { extra: { permission: 'admin' } });
+        }
+        const at = now().toISOString();
+        return deps.replaceAttr(
+          current,
+          (next) => ({
+            ...next,
+            status: 'deleted',
+            deletion: {
+              at,
+              by: request.principal.username,
+              reason: request.reason,
+              sha256: current.sha256,
+              size: current.size,
+              retention_until: current.retention_until,
+              retention_overridden: retained,
+              purged_at: null,
+            },
+          }),
+          request.principal.username,
+        );
+      });
+      deps.logger.warn(
+        { file_id: request.id, by: request.principal.username, reason: request.reason, retention_overridden: result.attr.deletion?.retention_overridden },
+        'file_deleted',
+      );
+      await deps.jobs.enqueue(queue, 'purge', { id: request.id }, { jobId: `purge-${request.id}`, attempts: 5, backoffMs: 1000 });
+      return result;
+    },
+
+    /** Фоновая очистка байтов удалённых файлов. Идемпотентна: повтор задачи ничего не портит. */
+    startPurgeWorker() {
+      return deps.jobs.process<{ id: string }>(queue, async (job) => {
+        await deps.lock(job.payload.id, async () => {
+          const current = await deps.cache.get(job.payload.id);
+          if (!current || current.status !== 'deleted' || !current.deletion || current.deletion.purged_at !== null) return;
+          await deps.blobs.delete(current.path);
+          const deletion = { ...current.deletion, purged_at: now().toISOString() };
+          await deps.replaceAttr(current, (next) => ({ ...next, deletion }), 'system:purge');
+          deps.capacity.free(current.size);
+          deps.logger.info({ file_id: current.id, size: current.size }, 'file_purged');
+        });
+      });
+    },
+  };
+}
+export type FileDeleter = ReturnType<typeof createFileDeleter>;
