@@ -4,17 +4,16 @@
 // голый node:http, поток на диск + fsync, поток с диска). Плюс пиковое RSS обоих серверов.
 // Параметры (для пробных прогонов; раздел RESULTS.md пишется только при значениях по умолчанию):
 //   --big-mib N  --small-count N  --small-kib N  --concurrency N  --rounds N  --no-results
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseConsistencyToken } from '@artstore/contracts';
-import { CleanupStack, freePort } from '@artstore/core/testing';
+import { CleanupStack } from '@artstore/core/testing';
 import { loginAndChangePassword } from '../tests/e2e/flow.js';
-import { startSystem, stopChild } from '../tests/e2e/harness.js';
+import { startSystem } from '../tests/e2e/harness.js';
+import { startBaseline } from './lib/baseline.js';
 import { BenchClient, percentile, runPool, type Target, type Uploaded } from './lib/http-client.js';
 import { payloadSha256, payloadStream, smallFiles, type SmallFile } from './lib/payload.js';
 import { invocation, machine, markdownTable, textTable, updateResults, type Row } from './lib/report.js';
@@ -25,7 +24,6 @@ const DEFAULTS = { 'big-mib': '256', 'small-count': '2000', 'small-kib': '4', co
 /** Весь прогон обязан уложиться в 10 минут (issue); сторож срабатывает раньше и всё останавливает. */
 const WATCHDOG_MS = 9 * 60_000;
 const WARMUP_FILES = 64;
-const BASELINE_SERVER = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
 
 const { values: args } = parseArgs({
   options: {
@@ -72,25 +70,6 @@ function abort(reason: string, code: number): void {
 process.once('SIGINT', () => abort('прервано (SIGINT)', 130));
 process.once('SIGTERM', () => abort('прервано (SIGTERM)', 143));
 setTimeout(() => abort(`не уложился в ${WATCHDOG_MS / 60_000} мин`, 1), WATCHDOG_MS).unref();
-
-// ── Эталонный сервер ────────────────────────────────────────────────────────────────────────────
-async function startBaseline(workDir: string): Promise<{ target: Target; pid: number | undefined }> {
-  const dataDir = join(workDir, 'baseline');
-  await mkdir(dataDir);
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', BASELINE_SERVER, String(port), dataDir], { stdio: ['ignore', 'inherit', 'inherit'] });
-  cleanup.defer(() => stopChild(child, 10_000));
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`эталонный сервер завершился с кодом ${child.exitCode}`);
-    const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error('эталонный сервер не ответил за 30 с');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { target: { name: 'эталон', base, headers: {} }, pid: child.pid };
-}
 
 // ── ArtStore, встроенный режим ──────────────────────────────────────────────────────────────────
 async function startArtStore(): Promise<{ target: Target; pid: number | undefined }> {
@@ -303,7 +282,7 @@ async function main(): Promise<void> {
   // Оба сервера живут весь прогон: раунды чередуются, и медленная полоса посторонней нагрузки не
   // достаётся целиком одной стороне.
   const sides: Side[] = [];
-  for (const start of [() => startBaseline(workDir), startArtStore]) {
+  for (const start of [() => startBaseline(workDir, cleanup), startArtStore]) {
     const { target, pid } = await start();
     const sampler = new RssSampler(pid);
     cleanup.defer(() => sampler.stop());

@@ -6,11 +6,17 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-/** Сервер под замером: эталон или шлюз ArtStore. */
+/** Сервер под замером: эталон, шлюз ArtStore или сам элемент хранения. */
 export interface Target {
   name: string;
   base: string;
   headers: Record<string, string>;
+  /**
+   * Протокол загрузки. `gateway` (по умолчанию; так же отвечает эталон): `POST /api/files?name=…`,
+   * ответ `{ files: [Uploaded] }`. `storage-element` — внутренний протокол SE (ingester → SE):
+   * имя в заголовке `artstore-name` (percent-encoded), ответ — сама запись о файле.
+   */
+  protocol?: 'gateway' | 'storage-element';
   /**
    * Дождаться, пока загруженное станет доступно для выдачи (вне замера). ArtStore отдаёт файл
    * через индекс query-module, который догоняет ленту SE асинхронно (SPEC QR-4).
@@ -18,7 +24,7 @@ export interface Target {
   settle?(files: Uploaded[]): Promise<void>;
 }
 
-/** То, что обе стороны возвращают на POST /api/files: `{ files: [Uploaded] }`. */
+/** Запись о принятом файле: `{ files: [Uploaded] }` у шлюза и эталона, сама запись у SE. */
 export interface Uploaded {
   id: string;
   size: number;
@@ -44,14 +50,16 @@ export class BenchClient {
     this.agent.destroy();
   }
 
-  /** Сырая загрузка (POST /api/files?name=…, тело — байты файла, Content-Length известен). */
+  /** Сырая загрузка (POST /api/files, тело — байты файла, Content-Length известен). */
   async upload(target: Target, name: string, body: Readable | Buffer, size: number): Promise<Uploaded> {
-    const url = new URL(`/api/files?name=${encodeURIComponent(name)}`, target.base);
-    const headers = { ...target.headers, 'content-type': 'application/octet-stream', 'content-length': String(size) };
+    const se = target.protocol === 'storage-element';
+    const url = new URL(se ? '/api/files' : `/api/files?name=${encodeURIComponent(name)}`, target.base);
+    const headers: Record<string, string> = { ...target.headers, 'content-type': 'application/octet-stream', 'content-length': String(size) };
+    if (se) headers['artstore-name'] = encodeURIComponent(name);
     const response = await this.send(url, 'POST', headers, body);
     const text = await readText(response);
     if (response.statusCode !== 201) throw new Error(`${target.name}: загрузка ${name}: HTTP ${response.statusCode} ${text.slice(0, 500)}`);
-    const file = (JSON.parse(text) as { files: Uploaded[] }).files[0];
+    const file = se ? (JSON.parse(text) as Uploaded) : (JSON.parse(text) as { files: Uploaded[] }).files[0];
     if (!file || file.size !== size) throw new Error(`${target.name}: загрузка ${name}: сервер принял ${file?.size} байт вместо ${size}`);
     return file;
   }

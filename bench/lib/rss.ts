@@ -72,3 +72,18 @@ export class RssSampler {
     if (rss !== undefined) this.peaks.set(this.phase, Math.max(rss, this.peaks.get(this.phase) ?? 0));
   }
 }
+
+/** USER_HZ: единица utime/stime в /proc/<pid>/stat; на Linux x86-64 и arm64 — 100. */
+const CLOCK_TICKS = 100;
+
+/** Процессорное время процесса (все потоки: цикл событий, пул libuv, ядро) в секундах или undefined. */
+export function readCpuSeconds(pid: number): { user: number; system: number } | undefined {
+  try {
+    // Имя команды (поле 2) может содержать пробелы и скобки — считаем поля после последней «)».
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
+  } catch {
+    return undefined;
+  }
+}
