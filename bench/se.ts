@@ -30,7 +30,7 @@ import { writeAttrCorpus, type AttrCorpus } from './lib/attr-corpus.js';
 import { startBaseline } from './lib/baseline.js';
 import { BenchClient, percentile, runPool, type Target } from './lib/http-client.js';
 import { payloadSha256, payloadStream, smallFiles, type SmallFile } from './lib/payload.js';
-import { invocation, machine, markdownTable, textTable, updateResults, type Row } from './lib/report.js';
+import { invocation, machine, markdownTable, publishResults, runBenchmark, textTable, type Row } from './lib/report.js';
 import { readCpuSeconds, readStatusBytes, RssSampler } from './lib/rss.js';
 
 const MiB = 1024 * 1024;
@@ -619,19 +619,9 @@ async function main(): Promise<void> {
   if (rebuild) console.log(`\n${textTable(REBUILD_HEADER, rebuildRows(rebuild))}`);
   const totalSeconds = (performance.now() - startedAt) / 1000;
   console.log(`\nпрогон занял ${fmt(totalSeconds, 0)} с`);
-  if (isDefaultRun && !args['no-results']) {
-    await updateResults('se', resultsSection({ table, rebuild, rounds: roundLines(sides), totalSeconds, load: { before: loadBefore, after: loadavg() }, code }));
-    console.log('Раздел «se» в bench/RESULTS.md обновлён.');
-  } else {
-    console.log('bench/RESULTS.md не изменён: параметры не по умолчанию или --no-results.');
-  }
+  await publishResults('se', isDefaultRun && !args['no-results'], () =>
+    resultsSection({ table, rebuild, rounds: roundLines(sides), totalSeconds, load: { before: loadBefore, after: loadavg() }, code }),
+  );
 }
 
-try {
-  await main();
-  await cleanup.run();
-} catch (error) {
-  console.error('bench se: ошибка —', error);
-  await cleanup.run();
-  process.exit(1);
-}
+await runBenchmark('se', main, cleanup);

@@ -16,7 +16,7 @@ import { startSystem } from '../tests/e2e/harness.js';
 import { startBaseline } from './lib/baseline.js';
 import { BenchClient, percentile, runPool, type Target, type Uploaded } from './lib/http-client.js';
 import { payloadSha256, payloadStream, smallFiles, type SmallFile } from './lib/payload.js';
-import { invocation, machine, markdownTable, textTable, updateResults, type Row } from './lib/report.js';
+import { invocation, machine, markdownTable, publishResults, runBenchmark, textTable, type Row } from './lib/report.js';
 import { findPidByArgument, readStatusBytes, RssSampler } from './lib/rss.js';
 
 const MiB = 1024 * 1024;
@@ -306,19 +306,9 @@ async function main(): Promise<void> {
   const table = rows(baseline, art);
   console.log(`\n${textTable(HEADER, table)}\n`);
   const totalSeconds = (performance.now() - startedAt) / 1000;
-  if (isDefaultRun && !args['no-results']) {
-    await updateResults('transfer', resultsSection(table, roundLines(sides), totalSeconds, { before: loadBefore, after: loadavg() }));
-    console.log('Раздел «transfer» в bench/RESULTS.md обновлён.');
-  } else {
-    console.log('bench/RESULTS.md не изменён: параметры не по умолчанию или --no-results.');
-  }
+  await publishResults('transfer', isDefaultRun && !args['no-results'], () =>
+    resultsSection(table, roundLines(sides), totalSeconds, { before: loadBefore, after: loadavg() }),
+  );
 }
 
-try {
-  await main();
-  await cleanup.run();
-} catch (error) {
-  console.error('bench transfer: ошибка —', error);
-  await cleanup.run();
-  process.exit(1);
-}
+await runBenchmark('transfer', main, cleanup);

@@ -67,3 +67,28 @@ export async function updateResults(name: string, body: string): Promise<void> {
       : `${current.trimEnd()}\n\n${section}\n`;
   await writeFile(RESULTS_FILE, next);
 }
+
+/**
+ * Обновляет раздел RESULTS.md, только если прогон с параметрами по умолчанию: цифры пробных прогонов
+ * (другие размеры, число раундов) не должны подменять опубликованные.
+ */
+export async function publishResults(name: string, publish: boolean, section: () => string): Promise<void> {
+  if (publish) {
+    await updateResults(name, section());
+    console.log(`Раздел «${name}» в bench/RESULTS.md обновлён.`);
+  } else {
+    console.log('bench/RESULTS.md не изменён: параметры не по умолчанию или --no-results.');
+  }
+}
+
+/** Запуск бенчмарка: очистка выполняется всегда, ошибка — код выхода 1. */
+export async function runBenchmark(name: string, main: () => Promise<void>, cleanup: { run(): Promise<void> }): Promise<void> {
+  try {
+    await main();
+    await cleanup.run();
+  } catch (error) {
+    console.error(`bench ${name}: ошибка —`, error);
+    await cleanup.run();
+    process.exit(1);
+  }
+}
