@@ -8,3 +8,4 @@ export * from './auth/index.js';
 export * from './http/index.js';
 export * from './ids.js';
 export * from './runtime.js';
+export * from './fs/fsync-directory.js';

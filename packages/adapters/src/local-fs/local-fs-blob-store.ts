@@ -6,7 +6,7 @@ import { mkdir, open, opendir, rename, rm, stat, unlink, type FileHandle } from 
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ArtError, type BlobStat, type BlobStore, type ByteRange, type PutResult } from '@artstore/core';
+import { ArtError, fsyncDirectory, type BlobStat, type BlobStore, type ByteRange, type PutResult } from '@artstore/core';
 
 export interface LocalFsBlobStoreOptions {
   /** Корень хранилища (base_path элемента хранения). */
@@ -247,25 +247,4 @@ function translatePlacementError(key: string, error: unknown): unknown {
     });
   }
   return error;
-}
-
-/**
- * fsync каталога закрепляет rename (SPEC SE-3). На Windows каталог нельзя открыть для fsync
- * (EPERM/EISDIR), а NTFS журналирует метаданные сам — там шаг пропускается.
- */
-async function fsyncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle;
-  try {
-    handle = await open(dir, 'r');
-  } catch (error) {
-    if (process.platform === 'win32' && ['EPERM', 'EISDIR'].includes(errorCode(error) ?? '')) return;
-    throw error;
-  }
-  try {
-    await handle.sync();
-  } catch (error) {
-    if (!(process.platform === 'win32' && ['EPERM', 'EISDIR'].includes(errorCode(error) ?? ''))) throw error;
-  } finally {
-    await handle.close();
-  }
 }

@@ -2,6 +2,7 @@
 // могли подменить fsync и проверить поведение при его отказе (SPEC SE-3).
 import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDirectory } from '@artstore/core';
 
 /** Каталог WAL внутри base_path элемента хранения (SPEC SE-1: служебное состояние в .artstore). */
 export function walDirectory(basePath: string): string {
@@ -43,15 +44,6 @@ export interface WalIo {
   fsyncDir(dir: string): Promise<void>;
 }
 
-function errorCode(error: unknown): string | undefined {
-  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-}
-
-/** На Windows каталог не открыть для fsync (EPERM/EISDIR), а NTFS журналирует метаданные сам. */
-function isWindowsDirSyncRefusal(error: unknown): boolean {
-  return process.platform === 'win32' && ['EPERM', 'EISDIR'].includes(errorCode(error) ?? '');
-}
-
 export const nodeWalIo: WalIo = {
   mkdir: (dir) => mkdir(dir, { recursive: true }),
   open: (file, flags) => open(file, flags),
@@ -64,22 +56,7 @@ export const nodeWalIo: WalIo = {
   readFile: (file) => readFile(file),
   rename: (from, to) => rename(from, to),
   unlink: (file) => unlink(file),
-  async fsyncDir(dir) {
-    let handle: FileHandle;
-    try {
-      handle = await open(dir, 'r');
-    } catch (error) {
-      if (isWindowsDirSyncRefusal(error)) return;
-      throw error;
-    }
-    try {
-      await handle.sync();
-    } catch (error) {
-      if (!isWindowsDirSyncRefusal(error)) throw error;
-    } finally {
-      await handle.close();
-    }
-  },
+  fsyncDir: (dir) => fsyncDirectory(dir),
 };
 
 /** Пишет все байты: запись в файл может вернуть меньше запрошенного (например, у края диска). */
