@@ -9,8 +9,9 @@ import {
   createPgliteDatabase,
   createPostgresDatabase,
   createRedisCoordination,
+  createS3BlobStore,
 } from '@artstore/adapters';
-import type { Backends, BlobStore, Config, Database, Logger } from '@artstore/core';
+import { ArtError, type Backends, type BlobStore, type Config, type Database, type Logger } from '@artstore/core';
 
 export interface OwnedBackends extends Backends {
   close(): Promise<void>;
@@ -66,6 +67,31 @@ export async function createBackends(config: Config, scope: string, logger: Logg
   };
 }
 
-export function createBlobStore(basePath: string): BlobStore {
-  return createLocalFsBlobStore({ root: basePath });
+/**
+ * Хранилище байтов SE (SPEC SE-10). basePath — корень данных для local; для s3 данные в бакете, а в
+ * basePath остаётся только служебное состояние SE (WAL, SPEC SE-1). Префикс по умолчанию — element_id:
+ * несколько SE делят бакет, а узлы одного SE (SE-12) — префикс.
+ */
+export function createBlobStore(config: Config, basePath: string): BlobStore {
+  const { storage } = config;
+  switch (storage.type) {
+    case 'local':
+      return createLocalFsBlobStore({ root: basePath });
+    case 's3': {
+      const s3 = storage.s3;
+      // Схема конфигурации требует storage.s3.bucket при type: s3; проверка здесь — для типов.
+      if (!s3?.bucket) throw new ArtError('CONFIG_INVALID', 'storage.type = s3 требует storage.s3.bucket');
+      return createS3BlobStore({
+        endpoint: s3.endpoint,
+        region: s3.region,
+        bucket: s3.bucket,
+        prefix: s3.prefix ?? storage.element_id,
+        forcePathStyle: s3.force_path_style,
+        credentials:
+          s3.access_key_id === undefined || s3.secret_access_key === undefined
+            ? undefined
+            : { accessKeyId: s3.access_key_id, secretAccessKey: s3.secret_access_key },
+      });
+    }
+  }
 }

@@ -1,4 +1,5 @@
 export * from './local-fs/local-fs-blob-store.js';
+export * from './s3/s3-blob-store.js';
 export * from './postgres/postgres-database.js';
 export * from './pglite/pglite-database.js';
 export * from './redis/redis-coordination.js';

@@ -16,6 +16,13 @@ const REDACT = [
   '*.refresh_token',
   'token',
   '*.token',
+  // Ключ S3 (storage.s3, SPEC SE-10): и как ключ конфигурации, и как опция адаптера — на любой глубине до секции.
+  'secret_access_key',
+  '*.secret_access_key',
+  '*.*.secret_access_key',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  '*.*.secretAccessKey',
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',

@@ -20,7 +20,7 @@ export async function runSeRebuild(options: SeRebuildOptions): Promise<void> {
   const logger = createLogger({ level: 'warn' });
   const db = await createDatabase(config, options.startedAs === 'all' ? 'embedded' : 'storage-element', logger);
   try {
-    const summary = await rebuildStorageElementCache({ config, db, blobs: createBlobStore(storageBasePath({ config })) }, options.dryRun === true);
+    const summary = await rebuildStorageElementCache({ config, db, blobs: createBlobStore(config, storageBasePath({ config })) }, options.dryRun === true);
     process.stdout.write(`${JSON.stringify({ dry_run: options.dryRun === true, ...summary }, null, 2)}\n`);
     if (summary.problems.length > 0) {
       process.stderr.write(`Найдены повреждения: ${summary.problems.length} (см. problems) — кеш их не отражает, разберитесь с файлами\n`);

@@ -18,7 +18,7 @@ type Starter = (config: Config, logger: Logger, backends: Backends) => Promise<R
 const starters: Record<Exclude<Startable, 'all'>, Starter> = {
   'admin-module': (config, logger, backends) => startAdminModule({ config, logger, ...backends }),
   'storage-element': (config, logger, backends) =>
-    startStorageElement({ config, logger, ...backends, blobs: createBlobStore(storageBasePath({ config })) }),
+    startStorageElement({ config, logger, ...backends, blobs: createBlobStore(config, storageBasePath({ config })) }),
   'ingester-module': (config, logger, backends) => startIngesterModule({ config, logger, ...backends }),
   'query-module': (config, logger, backends) => startQueryModule({ config, logger, ...backends }),
   gateway: (config, logger) => startGateway({ config, logger }),

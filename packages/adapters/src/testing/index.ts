@@ -1,2 +1,3 @@
 export * from './postgres-test-db.js';
 export * from './redis-test-prefix.js';
+export * from './s3-test-server.js';
