@@ -23,6 +23,7 @@ import { CleanupStack, createTestTokenIssuer } from '@artstore/core/testing';
 import { STORAGE_ELEMENT } from '@artstore/storage-element';
 import { ATTR_SUFFIX } from '../services/storage-element/src/domain/naming.js';
 import { applyRebuild, planRebuild, type RebuildPlan } from '../services/storage-element/src/domain/rebuild.js';
+import { createEpochStore } from '../services/storage-element/src/store/epochs.js';
 import { createFileCache } from '../services/storage-element/src/store/file-cache.js';
 import { storageElementMigrations } from '../services/storage-element/src/store/migrations.js';
 import { prepareSeNode, spawnSe, stopGracefully, waitReady, type SeProcess } from '../tests/e2e/se-crash-kit.js';
@@ -254,13 +255,14 @@ async function rebuildInto(label: string, db: Database, corpus: AttrCorpus, expe
   // Схема кеша — вне замера (её создаёт и `artstore se rebuild` до перестройки).
   await runMigrations(db, `${STORAGE_ELEMENT}:${SE_PREFIX}`, storageElementMigrations(SE_PREFIX));
   const cache = createFileCache(db, SE_PREFIX);
+  const epoch = await createEpochStore(db, SE_PREFIX).advance('bench');
   let started = performance.now();
   const plan = await planRebuild({ blobs: corpus.blobs, cache, signingKeys: corpus.layout.signing_keys });
   const planSeconds = (performance.now() - started) / 1000;
   if (plan.scanned !== expected || plan.missing.length !== expected || plan.problems.length > 0 || plan.stale.length + plan.orphans.length > 0) {
     throw new Error(`${label}: план перестройки неожиданный: просмотрено ${plan.scanned}, недостаёт ${plan.missing.length}, проблем ${plan.problems.length}`);
   }
-  // applyRebuild упорядочивает записи по id и пишет по одной; две половины того же упорядоченного
+  // applyRebuild упорядочивает записи по id и пишет пачками; две половины того же упорядоченного
   // плана дают ту же последовательность вставок, что и один вызов, и показывают скорость по ходу.
   const ordered = [...plan.missing].sort((a, b) => (a.id < b.id ? -1 : 1));
   const halves: RebuildPlan[] = [ordered.slice(0, ordered.length >> 1), ordered.slice(ordered.length >> 1)].map((missing) => ({ ...plan, missing, orphans: [] }));
@@ -268,7 +270,7 @@ async function rebuildInto(label: string, db: Database, corpus: AttrCorpus, expe
   started = performance.now();
   for (const half of halves) {
     const t0 = performance.now();
-    await applyRebuild(half, cache);
+    await applyRebuild(half, cache, epoch);
     halfSeconds.push((performance.now() - t0) / 1000);
   }
   const applySeconds = (performance.now() - started) / 1000;

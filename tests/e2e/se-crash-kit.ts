@@ -44,6 +44,8 @@ export async function prepareSeNode(
   issuer: TestTokenIssuer,
   label: string,
   template?: string,
+  /** Ключи конфигурации поверх стандартных (секция storage сливается, а не заменяется). */
+  overrides: { storage?: Record<string, unknown> } & Record<string, unknown> = {},
 ): Promise<SeNode> {
   const cleanup = new CleanupStack();
   const workDir = await mkdtemp(join(tmpdir(), `artstore-se-crash-${label}-`));
@@ -59,13 +61,15 @@ export async function prepareSeNode(
       log: { level: 'warn' },
       services: { storage_element: { host: '127.0.0.1', port } },
       auth: { jwt: issuer.jwtConfig },
-      storage: { element_id: ELEMENT_ID },
+      ...overrides,
+      storage: { element_id: ELEMENT_ID, ...overrides.storage },
     }),
   );
+  const basePath = overrides.storage?.local as { base_path?: string } | undefined;
   return {
     workDir,
     dataDir,
-    basePath: join(dataDir, 'storage', ELEMENT_ID),
+    basePath: basePath?.base_path ?? join(dataDir, 'storage', ELEMENT_ID),
     url: `http://127.0.0.1:${port}`,
     configFile,
     cleanup,

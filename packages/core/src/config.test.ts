@@ -193,6 +193,30 @@ describe('loadConfig', () => {
     );
   });
 
+  it('storage.s3: умолчания, ключи доступа из окружения, type: s3 требует bucket', () => {
+    const file = yamlFile('storage:\n  type: s3\n  s3:\n    endpoint: http://minio.internal:9000\n    bucket: artstore-se\n');
+    const config = loadConfig({
+      file,
+      env: { ARTSTORE_STORAGE__S3__ACCESS_KEY_ID: 'AKIA1', ARTSTORE_STORAGE__S3__SECRET_ACCESS_KEY: 'from-env-secret' },
+    });
+    assert.equal(config.storage.type, 's3');
+    assert.deepEqual(config.storage.s3, {
+      endpoint: 'http://minio.internal:9000',
+      region: 'us-east-1',
+      bucket: 'artstore-se',
+      force_path_style: true,
+      access_key_id: 'AKIA1',
+      secret_access_key: 'from-env-secret',
+    });
+    assert.equal(loadConfig({ env: { ARTSTORE_STORAGE__S3__PREFIX: '' } }).storage.s3?.prefix, '', "'' — корень бакета");
+    assert.match(configError({ env: { ARTSTORE_STORAGE__TYPE: 's3' } }), /storage\.s3\.bucket: storage\.type = s3 требует storage\.s3\.bucket/);
+    assert.match(configError({ env: { ARTSTORE_STORAGE__TYPE: 'nfs' } }), /storage\.type: .*ARTSTORE_STORAGE__TYPE/);
+    assert.match(configError({ env: { ARTSTORE_STORAGE__S3__BUCKET: 'Bad_Bucket' } }), /storage\.s3\.bucket: имя бакета/);
+    const halfKey = configError({ env: { ARTSTORE_STORAGE__S3__BUCKET: 'b-1', ARTSTORE_STORAGE__S3__SECRET_ACCESS_KEY: 'lonely-secret' } });
+    assert.match(halfKey, /storage\.s3: access_key_id и secret_access_key задаются вместе/);
+    assert.doesNotMatch(halfKey, /lonely-secret/, 'значение секрета в ошибку не попадает');
+  });
+
   it('отсутствующий файл — понятная ошибка с путём', () => {
     const missing = join(dir, 'no-such.yaml');
     const message = configError({ file: missing, env: {} });

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ArtError } from './errors.js';
+import { parseDuration } from './duration.js';
 import { parseSize } from './size.js';
 
 const ENV_PREFIX = 'ARTSTORE_';
@@ -21,11 +22,8 @@ const int = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
 const port = () => int(0, 65535);
 const bool = () =>
   z.preprocess((v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v), z.boolean());
-const list = () =>
-  z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
-    z.array(z.string().min(1)),
-  );
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
 const size = () =>
   z.union([z.number().int().nonnegative(), z.string()]).transform((v, ctx) => {
     const bytes = typeof v === 'number' ? v : parseSize(v);
@@ -34,6 +32,17 @@ const size = () =>
       return z.NEVER;
     }
     return bytes;
+  });
+
+/** Длительность > 0: число миллисекунд или строка `500ms`, `30s`, `15m`, `6h`, `7d`. */
+const duration = () =>
+  z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v : parseDuration(v);
+    if (ms === null || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `«${String(v)}» — не длительность > 0 (примеры: 30s, 15m, 6h, 7d, 1500)` });
+      return z.NEVER;
+    }
+    return ms;
   });
 
 const endpoint = (defaultPort: number) =>
@@ -68,7 +77,9 @@ export const configSchema = z.strictObject({
       /** Предел суммарного размера заголовков (Node maxHeaderSize); сверх — 431. */
       max_header_size: size().default(16 * 1024),
       request_timeout_ms: int(0).default(0),
-      cors: z.strictObject({ allowed_origins: list().default([]) }).prefault({}),
+      /** Сколько остановка ждёт незавершённые запросы, прежде чем закрыть их соединения. */
+      shutdown_grace_ms: int(0).default(10_000),
+      cors: z.strictObject({ allowed_origins: list(z.string().min(1)).default([]) }).prefault({}),
       /** Отдавать /metrics без токена (SPEC AD-11: «metrics (configurable)»). */
       public_metrics: bool().default(true),
     })
@@ -144,7 +155,8 @@ export const configSchema = z.strictObject({
   storage: z
     .strictObject({
       element_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('se-local'),
-      type: z.literal('local').default('local'),
+      /** Где лежат байты (SPEC SE-10): local — base_path на ФС; s3 — бакет (секция s3), в base_path только WAL. */
+      type: z.enum(['local', 's3']).default('local'),
       /**
        * Режим SE (SPEC SE-7): edit — полный CRUD, rw — без удаления, ro — только чтение, ar — архив
        * (только метаданные; байтов может не быть). edit и ar меняются только здесь и перезапуском.
@@ -153,10 +165,72 @@ export const configSchema = z.strictObject({
       /** Срок хранения файлов (SPEC SE-9): `permanent` или число с единицей d/y — `90d`, `5y`. */
       retention: z.string().regex(/^(permanent|\d{1,4}[dy])$/, 'ожидается permanent, <n>d или <n>y').default('permanent'),
       max_size: size().default(10 * 2 ** 30),
+      /**
+       * Место (SPEC SE-8, SE-9, BY-5): headroom — запас ФС для WAL и attr, который загрузки не занимают;
+       * пороги тревоги — % от max_size или от ФС, что полнее; check_interval — период проверки.
+       */
+      capacity: z
+        .strictObject({
+          headroom: size().default(256 * 2 ** 20),
+          alarm_thresholds: list(int(1, 100))
+            .refine((t) => t.every((v, i) => i === 0 || v > t[i - 1]!), 'пороги — по возрастанию, без повторов')
+            .default([80, 90, 95]),
+          check_interval: duration().default(30_000),
+        })
+        .prefault({}),
+      /** Предупреждения о сроке хранения (SPEC SE-9): за сколько до retention_until предупреждать и как часто проверять. */
+      retention_warnings: z
+        .strictObject({
+          lead_times: list(z.string().refine((s) => (parseDuration(s) ?? 0) > 0, 'ожидается длительность > 0: 90d, 12h'))
+            .refine((t) => t.length > 0, 'нужно хотя бы одно упреждение')
+            .default(['90d', '30d', '7d']),
+          interval: duration().default(3_600_000),
+        })
+        .prefault({}),
       local: z.strictObject({ base_path: z.string().min(1).optional() }).prefault({}),
+      /** S3-бэкенд (SPEC SE-10). Ключи доступа — лучше переменными ARTSTORE_STORAGE__S3__*; в журнал не попадают. */
+      s3: z
+        .strictObject({
+          /** Адрес S3-совместимого сервиса (MinIO, Ceph…); для AWS не нужен. */
+          endpoint: z.url().optional(),
+          region: z.string().min(1).default('us-east-1'),
+          bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'имя бакета S3: 3–63 символа a-z, 0-9, «.», «-»').optional(),
+          /** Префикс ключей в бакете; по умолчанию element_id (несколько SE в одном бакете), '' — корень бакета. */
+          prefix: z.string().optional(),
+          force_path_style: bool().default(true),
+          access_key_id: z.string().min(1).optional(),
+          secret_access_key: z.string().min(1).optional(),
+        })
+        .refine((s) => (s.access_key_id === undefined) === (s.secret_access_key === undefined), 'access_key_id и secret_access_key задаются вместе')
+        .optional(),
       /** Закрытый ключ Ed25519 для подписи attr (SPEC SE-2); по умолчанию <data_dir>/keys/<element_id>/attr-signing-ed25519.pem. */
       signing_key_path: z.string().min(1).optional(),
+      /**
+       * Узел SE (SPEC SE-12): имя среди узлов над одним хранилищем — им подписаны аренда, эпоха и
+       * каталог WAL узла. По умолчанию — имя хоста.
+       */
+      node_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/).optional(),
+      /**
+       * Выборы мастера (SPEC SE-12) для нескольких узлов над одним хранилищем: пишет только держатель
+       * аренды lease_ttl. Выключено — узел единственный и всегда мастер (встроенный режим).
+       */
+      election: z
+        .strictObject({ enabled: bool().default(false), lease_ttl: duration().refine((ms) => ms >= 1000, 'не меньше 1s').default(10_000) })
+        .prefault({}),
+      /** Фоновая проверка байтов (SPEC SE-6, BY-3): перехеширование со скоростью rate байт/с, пауза interval между проходами. */
+      scrub: z
+        .strictObject({
+          enabled: bool().default(true),
+          rate: size().refine((bytes) => bytes > 0, 'скорость должна быть больше нуля').default(50 * 1000 * 1000),
+          interval: duration().default(7 * 86_400_000),
+        })
+        .prefault({}),
+      /** Периодическая сверка кеша с attr-файлами (SPEC SE-6, BY-2): раз в interval. */
+      reconcile: z
+        .strictObject({ enabled: bool().default(true), interval: duration().default(86_400_000) })
+        .prefault({}),
     })
+    .refine((s) => s.type !== 's3' || s.s3?.bucket !== undefined, { message: 'storage.type = s3 требует storage.s3.bucket', path: ['s3', 'bucket'] })
     .prefault({}),
   /** Элементы хранения, известные ingester/query статически (до service discovery, SPEC AD-8). */
   storage_elements: z.array(storageElementRef).default([]),

@@ -40,6 +40,7 @@ export function serverOptionsFrom(config: Config) {
     jsonBodyLimit: config.http.json_body_limit,
     maxHeaderSize: config.http.max_header_size,
     requestTimeoutMs: config.http.request_timeout_ms,
+    shutdownGraceMs: config.http.shutdown_grace_ms,
     publicMetrics: config.http.public_metrics,
   };
 }

@@ -1,5 +1,6 @@
 // Сборка storage-element (SPEC §2). Только связывание портов и маршрутов.
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   ArtError,
@@ -16,31 +17,39 @@ import {
 } from '@artstore/core';
 import { loadOrCreateAttrSigner } from './domain/attr-signing.js';
 import { createCapacity } from './domain/capacity.js';
+import { createRetentionWarnings } from './domain/retention-warnings.js';
+import { startSeMonitors } from './domain/se-monitors.js';
 import { createFaultInjector } from './domain/faults.js';
 import { createFileWriter } from './domain/file-writer.js';
 import { createAttrReplacer } from './domain/attr-replacer.js';
 import { createFileDeleter } from './domain/file-deleter.js';
 import { createKeyedLock } from './domain/keyed-lock.js';
 import { createMetadataUpdater } from './domain/metadata-updater.js';
+import { createElection, createSoleMastership, type Mastership } from './domain/mastership.js';
+import { replayAndOpenWal } from './domain/wal-replay.js';
 import { createModeController } from './domain/mode-controller.js';
 import { createSeMetrics, createWalMetrics } from './domain/se-metrics.js';
 import { ensureLayout, LAYOUT_FILE, readLayout } from './domain/layout.js';
 import { applyRebuild, planRebuild, summarizePlan } from './domain/rebuild.js';
-import { recover } from './domain/recovery.js';
+import { createReconciler, setPlanMetrics } from './domain/reconciler.js';
+import { createScrubber } from './domain/scrubber.js';
+import { registerCapacityRoutes } from './http/capacity-routes.js';
 import { registerFileRoutes } from './http/file-routes.js';
+import { registerMasterGate } from './http/master-gate.js';
+import { registerRetentionRoutes } from './http/retention-routes.js';
 import { registerMaintenanceRoutes } from './http/maintenance-routes.js';
 import { registerModeRoutes } from './http/mode-routes.js';
+import { registerVerifyRoutes } from './http/verify-routes.js';
 import { createFileCache } from './store/file-cache.js';
 import { storageElementMigrations } from './store/migrations.js';
+import { createEpochStore } from './store/epochs.js';
 import { createStateStore } from './store/state.js';
-import { openWal, walDirectory } from './wal/index.js';
+import { createWalSlot } from './wal/index.js';
 
 export const STORAGE_ELEMENT = 'storage-element';
-/** Эпоха записи до выборов мастера (SPEC SE-12): единственный узел — всегда мастер. */
-const EMBEDDED_EPOCH = 1;
 
 export interface StorageElementDeps extends ServiceRuntime {
-  /** Хранилище байтов выбирает точка входа (локальная ФС сейчас, S3 — SE-10). */
+  /** Хранилище байтов (локальная ФС или S3, SPEC SE-10) выбирает точка входа по storage.type. */
   blobs: BlobStore;
 }
 
@@ -65,37 +74,79 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   const layout = await ensureLayout(blobs, elementId, signer.publicKey);
   const faults = createFaultInjector(readTestFaults(), config.profile);
 
-  // Сначала восстановление по WAL (SPEC SE-3), потом учёт места и приём записи.
   const metrics = createServiceMetrics(STORAGE_ELEMENT);
   const walMetrics = createWalMetrics(metrics.registry);
-  const { wal, recovered } = await openWal({
-    dir: walDirectory(basePath),
-    onFailure: (error) => logger.fatal({ err: error }, 'wal_failed_writes_stopped'),
-    onFsync: (seconds, records) => {
-      walMetrics.walFsync.observe(seconds);
-      walMetrics.walBatch.observe(records);
-    },
-  });
-  const recoveryStarted = performance.now();
-  const report = await recover(recovered, {
-    blobs,
-    cache,
-    wal,
-    signingKeys: layout.signing_keys,
-    logger,
-    tempDir: join(basePath, '.artstore', 'tmp'),
-  });
-  walMetrics.recoverySeconds.set((performance.now() - recoveryStarted) / 1000);
-  walMetrics.recovery.set({ outcome: 'finished' }, report.finished);
-  walMetrics.recovery.set({ outcome: 'rolled_back' }, report.rolledBack);
-  walMetrics.recovery.set({ outcome: 'corrupted' }, report.corrupted);
+  const epochs = createEpochStore(db, prefix);
+  const nodeId = config.storage.node_id ?? hostname();
+  const wal = createWalSlot();
+  /**
+   * Воспроизведение журналов (SPEC SE-3) и открытие своего — при старте одиночного SE и при каждом
+   * получении роли мастера (SE-12); только после этого узел пишет.
+   */
+  async function takeWritePath(epoch: number, elected: boolean): Promise<void> {
+    const started = performance.now();
+    const { wal: opened, summary } = await replayAndOpenWal({
+      basePath,
+      nodeId: elected ? nodeId : undefined,
+      epoch,
+      blobs,
+      cache,
+      signingKeys: layout.signing_keys,
+      logger,
+      // Временные файлы — только у local-fs; у S3 незавершённую запись отменяет сам адаптер (SPEC SE-10).
+      tempDir: blobs.kind === 'local' ? join(basePath, '.artstore', 'tmp') : undefined,
+      walOptions: {
+        onFailure: (error) => logger.fatal({ err: error }, 'wal_failed_writes_stopped'),
+        onFsync: (seconds, records) => {
+          walMetrics.walFsync.observe(seconds);
+          walMetrics.walBatch.observe(records);
+        },
+      },
+    });
+    walMetrics.recoverySeconds.set((performance.now() - started) / 1000);
+    walMetrics.recovery.set({ outcome: 'finished' }, summary.finished);
+    walMetrics.recovery.set({ outcome: 'rolled_back' }, summary.rolledBack);
+    walMetrics.recovery.set({ outcome: 'corrupted' }, summary.corrupted);
+    wal.attach(opened);
+  }
+  const electionConfig = config.storage.election;
+  // Одиночный SE — мастер с новой эпохой на каждый старт: запись прежнего процесса, если он ещё жив,
+  // будет отвергнута при фиксации. При выборах эпоху берёт узел, получивший аренду (SPEC SE-12).
+  let sole: Mastership | undefined;
+  if (!electionConfig.enabled) {
+    sole = createSoleMastership(await epochs.advance(nodeId));
+    await takeWritePath(sole.epoch, false);
+  }
   const capacity = await createCapacity({
     elementId,
     maxBytes: config.storage.max_size,
-    basePath,
+    // У S3 нет осмысленного statfs: там действует только max_size (SPEC SE-10).
+    diskPath: blobs.kind === 'local' ? basePath : null,
+    headroomBytes: config.storage.capacity.headroom,
+    alarms: { thresholds: config.storage.capacity.alarm_thresholds, logger },
     usedBytes: () => cache.usedBytes(),
   });
-  const modes = await createModeController({ elementId, configured: config.storage.mode, state: createStateStore(db, prefix), logger });
+  const state = createStateStore(db, prefix);
+  const modes = await createModeController({ elementId, configured: config.storage.mode, state, logger });
+  let publicUrl = '';
+  const election = sole
+    ? undefined
+    : createElection({
+        elementId,
+        nodeId,
+        url: () => publicUrl,
+        ttlMs: electionConfig.lease_ttl,
+        coordination,
+        epochs,
+        logger,
+        onPromoted: async (epoch) => {
+          await takeWritePath(epoch, true);
+          await capacity.recount();
+          await modes.reload();
+        },
+        onDemoted: () => wal.detach(),
+      });
+  const mastership: Mastership = sole ?? election!;
   const seMetrics = createSeMetrics(metrics.registry, () => ({
     usedBytes: capacity.used,
     reservedBytes: capacity.reserved,
@@ -103,10 +154,12 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     walBytes: wal.sizeBytes,
     writesStopped: wal.failed !== null,
     mode: modes.mode,
+    capacityAlarmLevel: capacity.alarmLevel,
+    diskFreeBytes: capacity.diskFreeBytes,
   }));
   const writer = createFileWriter({
     elementId,
-    epoch: EMBEDDED_EPOCH,
+    mastership,
     retention: config.storage.retention,
     blobs,
     cache,
@@ -136,7 +189,7 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
       writes: () =>
         wal.failed
           ? Promise.reject(new Error(`запись остановлена: ${wal.failed.message}`))
-          : Promise.resolve({ mode: modes.mode, wal_bytes: wal.sizeBytes }),
+          : Promise.resolve({ mode: modes.mode, wal_bytes: wal.sizeBytes, role: mastership.isMaster ? 'master' : 'standby', epoch: mastership.epoch }),
     },
     ...serverOptionsFrom(config),
   });
@@ -147,26 +200,71 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     wal,
     modes,
     lock: createKeyedLock(),
-    replaceAttr: createAttrReplacer({ elementId, epoch: EMBEDDED_EPOCH, blobs, cache, coordination, logger, signer, wal }),
+    replaceAttr: createAttrReplacer({
+      elementId,
+      mastership,
+      blobs,
+      cache,
+      coordination,
+      logger,
+      signer,
+      signingKeys: layout.signing_keys,
+      wal,
+    }),
   };
   const updater = createMetadataUpdater(changeDeps);
   const deleter = createFileDeleter({ ...changeDeps, jobs: deps.jobs, capacity, blobs });
   const purgeWorker = deleter.startPurgeWorker();
-  registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater, deleter });
+  if (election) registerMasterGate(app, election);
+  registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater, deleter, signingKeys: layout.signing_keys });
   registerModeRoutes(app, modes);
+  registerCapacityRoutes(app, capacity);
+  registerRetentionRoutes(app, { elementId, cache });
+  const monitors = startSeMonitors({
+    logger,
+    capacity,
+    capacityIntervalMs: config.storage.capacity.check_interval,
+    retentionWarnings: createRetentionWarnings({ elementId, cache, leadTimes: config.storage.retention_warnings.lead_times, logger }),
+    retentionIntervalMs: config.storage.retention_warnings.interval,
+    metrics: seMetrics,
+  });
+  // Целостность (SPEC SE-6, BY-2, BY-3, QR-7): scrub, периодическая сверка, проверка по запросу.
+  const integrity = {
+    blobs,
+    cache,
+    lock: changeDeps.lock,
+    modes,
+    state,
+    logger,
+    metrics: seMetrics,
+    signingKeys: layout.signing_keys,
+    writeEpoch: () => mastership.writeEpoch(),
+    isMaster: () => mastership.isMaster,
+  };
+  const scrubber = createScrubber({ ...integrity, replaceAttr: changeDeps.replaceAttr, config: config.storage.scrub });
+  const reconciler = createReconciler({ ...integrity, config: config.storage.reconcile });
+  registerVerifyRoutes(app, integrity);
   registerMaintenanceRoutes(app, {
     blobs,
     cache,
     signingKeys: () => layout.signing_keys,
-    onPlan: (summary) => {
-      for (const kind of ['missing', 'stale', 'orphans', 'unchanged'] as const) seMetrics.reconcile.set({ kind }, summary[kind]);
-      seMetrics.reconcile.set({ kind: 'problems' }, summary.problems.length);
-    },
+    writeEpoch: () => mastership.writeEpoch(),
+    onPlan: (summary) => setPlanMetrics(seMetrics, summary),
+    reconciler,
+    scrubber,
   });
-  return listen(STORAGE_ELEMENT, app, config.services.storage_element, async () => {
+  const integrityTasks = [await scrubber.start(), await reconciler.start()];
+  const running = await listen(STORAGE_ELEMENT, app, config.services.storage_element, async () => {
+    // Сначала фоновые проверки: scrub пишет attr через WAL; роль мастера отдаётся до закрытия журнала.
+    for (const task of integrityTasks) await task?.close();
     await purgeWorker.close();
+    await monitors.close();
+    await election?.close();
     await wal.close();
   });
+  publicUrl = config.services.storage_element.url ?? running.url;
+  election?.start();
+  return running;
 }
 
 /**
@@ -183,6 +281,7 @@ export async function rebuildStorageElementCache(
   if (!layout) throw new ArtError('CONFIG_INVALID', `В ${storageBasePath(deps)} нет ${LAYOUT_FILE}: это не корень элемента хранения`);
   const cache = createFileCache(deps.db, prefix);
   const plan = await planRebuild({ blobs: deps.blobs, cache, signingKeys: layout.signing_keys });
-  if (!dryRun) await applyRebuild(plan, cache);
+  // Своя эпоха ограждает SE, если его забыли остановить: его записи в кеш будут отвергнуты.
+  if (!dryRun) await applyRebuild(plan, cache, await createEpochStore(deps.db, prefix).advance(`offline-rebuild@${hostname()}`));
   return summarizePlan(plan);
 }

@@ -15,7 +15,7 @@ import {
   createPgliteDatabase,
 } from '@artstore/adapters';
 import type { ChangesResponse, FileRecord } from '@artstore/contracts';
-import { createLogger, loadConfig, type Backends, type Database, type Logger } from '@artstore/core';
+import { createLogger, loadConfig, type Backends, type BlobStore, type Coordination, type Database, type Logger } from '@artstore/core';
 import { buildWithCleanup, type TestTokenIssuer } from '@artstore/core/testing';
 import { startStorageElement } from '../src/index.js';
 
@@ -33,11 +33,22 @@ export interface TestStorageElementOptions {
   mode?: 'edit' | 'rw' | 'ro' | 'ar';
   /** storage.retention (SPEC SE-9); по умолчанию permanent. */
   retention?: string;
+  /** Прочие ключи секции storage (capacity, retention_warnings …) — поверх перечисленных выше. */
+  storage?: Record<string, unknown>;
+  /** Хранилище байтов вместо локальной ФС в basePath (S3 — SPEC SE-10); basePath тогда хранит только WAL. */
+  blobs?: BlobStore;
+  /** Обёртка хранилища байтов — внедрение сбоев (ENOSPC посреди записи и т. п.). */
+  wrapBlobs?: (blobs: BlobStore) => BlobStore;
   /**
    * Общая БД нескольких SE (SPEC SE-4: несколько SE делят одну БД, таблицы различаются префиксом).
    * Переданную БД закрывает владелец, а не close(). Без неё SE получает свою PGlite в памяти.
    */
-  shared?: { db: Database; tablePrefix: string };
+  shared?: {
+    db: Database;
+    tablePrefix: string;
+    /** Общая координация узлов одного SE (выборы мастера, SPEC SE-12); закрывает владелец. */
+    coordination?: Coordination;
+  };
 }
 
 export interface TestStorageElement {
@@ -66,8 +77,13 @@ export async function startTestStorageElement(options: TestStorageElementOptions
       cleanup.defer(() => own.close());
       db = own;
     }
-    const coordination = createInProcessCoordination();
-    cleanup.defer(() => coordination.close());
+    let coordination: Coordination;
+    if (options.shared?.coordination) coordination = options.shared.coordination;
+    else {
+      const own = createInProcessCoordination();
+      cleanup.defer(() => own.close());
+      coordination = own;
+    }
     const jobs = createInProcessJobQueue();
     cleanup.defer(() => jobs.close());
     const logger = options.logger ?? createLogger({ level: 'silent' });
@@ -82,6 +98,8 @@ export async function startTestStorageElement(options: TestStorageElementOptions
           ? { database: { host: '127.0.0.1', username: 'unused', database: 'unused', table_prefix: options.shared.tablePrefix } }
           : {}),
         services: { storage_element: { host: '127.0.0.1', port: 0 } },
+        // Остановка в тестах не ждёт зависшие соединения по 10 с.
+        http: { shutdown_grace_ms: 1000 },
         auth: { jwt: options.issuer.jwtConfig },
         storage: {
           element_id: options.elementId,
@@ -89,16 +107,18 @@ export async function startTestStorageElement(options: TestStorageElementOptions
           ...(options.maxSize === undefined ? {} : { max_size: options.maxSize }),
           ...(options.mode === undefined ? {} : { mode: options.mode }),
           ...(options.retention === undefined ? {} : { retention: options.retention }),
+          ...options.storage,
         },
       },
     });
+    const blobs = options.blobs ?? createLocalFsBlobStore({ root: options.basePath });
     const service = await startStorageElement({
       config,
       logger,
       db,
       coordination,
       jobs,
-      blobs: createLocalFsBlobStore({ root: options.basePath }),
+      blobs: options.wrapBlobs ? options.wrapBlobs(blobs) : blobs,
     });
     const url = service.url;
     let stopped = false;

@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listFiles } from '@artstore/core/testing';
-import { ELEMENT_ID, expectProblem, listStored, startSe, waitFor, type RunningSe } from './helpers.js';
+import { chunkedUpload, ELEMENT_ID, expectProblem, listStored, startSe, waitFor, type RunningSe } from './helpers.js';
 import { changes, upload, uploadOk, type StoredRecord } from './stack.js';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -32,41 +32,6 @@ function assertInsideBase(basePath: string, path: string): void {
   }
   const rel = relative(basePath, resolve(basePath, path));
   assert.ok(rel !== '' && !rel.startsWith('..') && !isAbsolute(rel), `путь вне base_path: ${path}`);
-}
-
-/**
- * Загрузка телом без Content-Length (Transfer-Encoding: chunked) по частям. status 'reset' — сервер
- * оборвал соединение, не дав ответа.
- */
-function chunkedUpload(
-  se: RunningSe,
-  token: string,
-  name: string,
-  bytes: Buffer,
-  parts: number,
-): Promise<{ status: number | 'reset'; body: string }> {
-  return new Promise((resolvePromise) => {
-    const req = httpRequest(`${se.url}/api/files`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/octet-stream',
-        'artstore-name': encodeURIComponent(name),
-      },
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-      );
-      res.on('error', () => resolvePromise({ status: 'reset', body: '' }));
-    });
-    req.on('error', () => resolvePromise({ status: 'reset', body: '' }));
-    const size = Math.ceil(bytes.length / parts);
-    for (let i = 0; i < bytes.length; i += size) req.write(bytes.subarray(i, i + size));
-    req.end();
-  });
 }
 
 async function readAttr(se: RunningSe, path: string): Promise<Record<string, unknown>> {

@@ -6,7 +6,9 @@ import { mkdir, open, opendir, rename, rm, stat, unlink, type FileHandle } from 
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ArtError, fsyncDirectory, type BlobStat, type BlobStore, type ByteRange, type PutResult } from '@artstore/core';
+import { ArtError, fsyncDirectory, type BlobStat, type BlobStore, type ByteRange, type PutOptions, type PutResult } from '@artstore/core';
+import { blobNotFound, INTERNAL_DIR, invalidKey, keySegments } from '../blob-key.js';
+import { clampRange } from '../blob-range.js';
 
 export interface LocalFsBlobStoreOptions {
   /** Корень хранилища (base_path элемента хранения). */
@@ -16,39 +18,6 @@ export interface LocalFsBlobStoreOptions {
    * файловыми системами не атомарен (и даёт EXDEV). По умолчанию `<root>/.artstore/tmp` (SPEC SE-1).
    */
   tempDir?: string;
-}
-
-/** Служебный каталог элемента хранения (SPEC SE-1): не ключ, в list не попадает. */
-const INTERNAL_DIR = '.artstore';
-
-const DRIVE_LETTER = /^[A-Za-z]:/;
-
-function invalidKey(key: string, why: string): ArtError {
-  return new ArtError('BLOB_KEY_INVALID', `Недопустимый ключ ${JSON.stringify(key)}: ${why}`);
-}
-
-/**
- * Ключ — относительный путь через '/'. Всё, что на какой-либо ОС может увести путь из корня или
- * сделать один ключ синонимом другого, отвергается заранее, а не «чинится».
- */
-function keySegments(key: string, { allowPartialTail }: { allowPartialTail: boolean }): string[] {
-  if (typeof key !== 'string') throw invalidKey(String(key), 'ключ должен быть строкой');
-  if (key === '' && !allowPartialTail) throw invalidKey(key, 'пустой ключ');
-  if (key.includes('\0')) throw invalidKey(key, 'символ NUL');
-  if (key.includes('\\')) throw invalidKey(key, 'обратная косая черта');
-  if (key.startsWith('/')) throw invalidKey(key, 'абсолютный путь');
-  if (DRIVE_LETTER.test(key)) throw invalidKey(key, 'буква диска');
-  const segments = key.split('/');
-  // У префикса list последний сегмент — начало имени (может быть пустым после '/'), не путь.
-  const checked = allowPartialTail ? segments.slice(0, -1) : segments;
-  for (const segment of checked) {
-    if (segment === '') throw invalidKey(key, 'пустой сегмент пути');
-    if (segment === '.' || segment === '..') throw invalidKey(key, `сегмент "${segment}"`);
-  }
-  if (segments[0] === INTERNAL_DIR && (segments.length > 1 || !allowPartialTail)) {
-    throw invalidKey(key, `каталог ${INTERNAL_DIR} служебный`);
-  }
-  return segments;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -82,34 +51,72 @@ export function createLocalFsBlobStore(options: LocalFsBlobStoreOptions): BlobSt
     return insideRoot(key, keySegments(key, { allowPartialTail: false }));
   }
 
-  async function put(key: string, data: Readable, putOptions?: { signal?: AbortSignal }): Promise<PutResult> {
+  /**
+   * Каталоги, про которые известно, что они есть: mkdir на каждую запись стоил 2 системных вызова на
+   * объект. Если каталог удалили снаружи, rename даст ENOENT — тогда запись из набора убирается и
+   * каталог создаётся заново.
+   */
+  const knownDirs = new Set<string>();
+
+  /** mkdir -p с закреплением созданной цепочки: записи новых каталогов в родителях — fsync родителей. */
+  async function ensureDir(dir: string): Promise<void> {
+    if (knownDirs.has(dir)) return;
+    const firstCreated = await mkdir(dir, { recursive: true });
+    if (firstCreated !== undefined) {
+      for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+        await fsyncDirectory(current);
+        if (current === path.dirname(firstCreated) || current === path.dirname(current)) break;
+      }
+    }
+    knownDirs.add(dir);
+  }
+
+  async function placeFile(key: string, tempPath: string, target: string): Promise<void> {
+    const dir = path.dirname(target);
+    try {
+      await ensureDir(dir);
+      await rename(tempPath, target);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT' || !knownDirs.delete(dir)) throw translatePlacementError(key, error);
+      try {
+        await ensureDir(dir);
+        await rename(tempPath, target);
+      } catch (retryError) {
+        throw translatePlacementError(key, retryError);
+      }
+    }
+  }
+
+  /** Новый временный файл; каталог временных файлов могли очистить (восстановление при старте). */
+  async function openTemp(tempPath: string): Promise<FileHandle> {
+    await ensureDir(tempDir);
+    try {
+      return await open(tempPath, 'wx');
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+      knownDirs.delete(tempDir);
+      await ensureDir(tempDir);
+      return open(tempPath, 'wx');
+    }
+  }
+
+  async function put(key: string, data: Readable, putOptions?: PutOptions): Promise<PutResult> {
     let tempPath: string | undefined;
     try {
       const target = resolveKey(key);
       putOptions?.signal?.throwIfAborted();
-      await mkdir(tempDir, { recursive: true });
       tempPath = path.join(tempDir, `${randomUUID()}.tmp`);
+      const handle = await openTemp(tempPath);
       // flush: fsync перед закрытием (SE-3); pipeline ждёт 'close', то есть и fsync тоже.
-      const out = createWriteStream(tempPath, { flags: 'wx', flush: true });
+      const out = createWriteStream('', { fd: handle, flush: true });
       // pipeline держит backpressure и при ошибке/abort разрушает оба потока.
       await pipeline(data, out, { signal: putOptions?.signal });
       const size = out.bytesWritten;
-      const dir = path.dirname(target);
-      let firstCreated: string | undefined;
-      try {
-        firstCreated = await mkdir(dir, { recursive: true });
-        await rename(tempPath, target);
-      } catch (error) {
-        throw translatePlacementError(key, error);
-      }
+      await placeFile(key, tempPath, target);
       tempPath = undefined;
-      // Новая запись каталога переживает сбой питания только после fsync каталога; если mkdir
-      // создал цепочку каталогов, их записи в родителях тоже нужно закрепить.
-      const stopAt = firstCreated === undefined ? dir : path.dirname(firstCreated);
-      for (let current = dir; ; current = path.dirname(current)) {
-        await fsyncDirectory(current);
-        if (current === stopAt || current === path.dirname(current)) break;
-      }
+      // Новая запись каталога переживает сбой питания только после fsync каталога (новые каталоги
+      // закрепил ensureDir); отложенный fsync закрепит следующий put в тот же каталог.
+      if (putOptions?.directorySync !== false) await fsyncDirectory(path.dirname(target));
       return { size };
     } catch (error) {
       // put владеет потоком: после отказа его никто не дочитает.
@@ -137,23 +144,8 @@ export function createLocalFsBlobStore(options: LocalFsBlobStoreOptions): BlobSt
     }
     try {
       const info = await handle.stat();
-      if (!info.isFile()) throw new ArtError('BLOB_NOT_FOUND', `Объект ${JSON.stringify(key)} не найден`);
-      if (range === undefined) return handle.createReadStream();
-      if (
-        !Number.isSafeInteger(range.start) ||
-        !Number.isSafeInteger(range.end) ||
-        range.start < 0 ||
-        range.end < range.start ||
-        range.start >= info.size
-      ) {
-        throw new ArtError(
-          'RANGE_NOT_SATISFIABLE',
-          `Диапазон ${range.start}-${range.end} недостижим для объекта размером ${info.size}`,
-          { headers: { 'content-range': `bytes */${info.size}` } },
-        );
-      }
-      // Конец за пределами файла усечён, как в HTTP Range (RFC 9110 §14.1.2) и в S3.
-      return handle.createReadStream({ start: range.start, end: Math.min(range.end, info.size - 1) });
+      if (!info.isFile()) throw blobNotFound(key);
+      return handle.createReadStream(range === undefined ? {} : clampRange(range, info.size));
     } catch (error) {
       await handle.close();
       throw error;
@@ -230,9 +222,7 @@ function isMissing(error: unknown): boolean {
 }
 
 function notFoundOr(key: string, error: unknown): unknown {
-  return isMissing(error)
-    ? new ArtError('BLOB_NOT_FOUND', `Объект ${JSON.stringify(key)} не найден`, { cause: error })
-    : error;
+  return isMissing(error) ? blobNotFound(key, error) : error;
 }
 
 /** Коды, означающие, что ключ конфликтует с каталогом: 'a' уже файл, а пишут 'a/b', или наоборот. */

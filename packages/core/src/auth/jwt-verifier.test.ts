@@ -161,7 +161,7 @@ describe('createJwtVerifier (SPEC AD-4)', () => {
     assert.equal(principal.mustChangePassword, false);
     assert.equal(principal.tokenId, 'jti-1');
     assert.equal(principal.token, token);
-    await verifier.verify(token);
+    assert.equal(await verifier.verify(token), principal, 'повторный токен берётся из кеша проверенных, без проверки подписи');
     assert.equal(jwks.hits, 1);
     assert.deepEqual(refetches, ['ok']);
   });

@@ -7,6 +7,15 @@ import { createPrincipal, type Principal } from './principal.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+/** Предел кеша проверенных токенов: старейшие вытесняются первыми. */
+const VERIFIED_CACHE_MAX = 10_000;
+
+interface VerifiedToken {
+  principal: Principal;
+  kid: string;
+  /** exp + допуск часов, мс: позже токен проверяется заново (и отвергается как истёкший). */
+  validUntilMs: number;
+}
 
 export interface JwtVerifierOptions {
   jwksUrl: string;
@@ -39,6 +48,22 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const keys = new Map<string, CryptoKey>();
   let lastFetchAt = Number.NEGATIVE_INFINITY;
   let inFlight: Promise<void> | undefined;
+  // Проверенные токены: клиент шлёт один и тот же токен с каждым запросом, а проверка подписи RS256
+  // стоит заметного CPU (мелкие загрузки). Запись живёт до exp токена и пока его ключ есть в JWKS.
+  const verified = new Map<string, VerifiedToken>();
+
+  function cachedPrincipal(token: string): Principal | undefined {
+    const hit = verified.get(token);
+    if (hit === undefined) return undefined;
+    if (keys.has(hit.kid) && now() <= hit.validUntilMs) return hit.principal;
+    verified.delete(token);
+    return undefined;
+  }
+
+  function remember(token: string, entry: VerifiedToken): void {
+    if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(token, entry);
+  }
 
   async function fetchKeys(): Promise<void> {
     lastFetchAt = now();
@@ -56,6 +81,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       }
       keys.clear();
       for (const [kid, key] of fresh) keys.set(kid, key);
+      // Токены ключа, убранного из JWKS, больше не действительны — и в кеше тоже.
+      for (const [token, entry] of verified) if (!fresh.has(entry.kid)) verified.delete(token);
       options.onRefetch?.('ok');
     } catch {
       // Оставляем прежние ключи: проверка токенов переживает недоступность admin-module.
@@ -77,6 +104,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 
   return {
     async verify(token: string): Promise<Principal> {
+      const cached = cachedPrincipal(token);
+      if (cached !== undefined) return cached;
       let header: ReturnType<typeof decodeProtectedHeader>;
       try {
         header = decodeProtectedHeader(token);
@@ -90,7 +119,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       }
       const key = await keyFor(header.kid);
       if (!key) throw new ArtError('AUTH_TOKEN_INVALID', 'Ключ подписи неизвестен');
-      let claims: AccessClaims;
+      let claims: AccessClaims & { exp?: number };
       try {
         const result = await jwtVerify<AccessClaims>(token, key, {
           algorithms: ['RS256'],
@@ -108,7 +137,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         throw new ArtError('AUTH_TOKEN_INVALID', 'Подпись или поля токена не прошли проверку');
       }
       const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
-      return createPrincipal({
+      const principal = createPrincipal({
         subject: claims.sub!,
         username: claims.name ?? claims.sub!,
         kind: claims.kind === 'service' ? 'service' : 'user',
@@ -117,6 +146,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         tokenId: claims.jti!,
         token,
       });
+      remember(token, { principal, kid: header.kid, validUntilMs: (claims.exp! + options.clockToleranceSeconds) * 1000 });
+      return principal;
     },
   };
 }

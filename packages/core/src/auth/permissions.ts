@@ -8,16 +8,18 @@ export const permissions = [
   'storage:manage',
   'users:manage',
   'audit:read',
+  /** Списки сроков хранения: истекающие и истёкшие файлы на рассмотрение (SPEC SE-9, BY-4). */
+  'retention:read',
 ] as const;
 export type Permission = (typeof permissions)[number];
 
 /** Начальный набор ролей; роль `indexer` — для сервисной учётной записи query-module. */
 export const rolePermissions: Record<string, readonly Permission[]> = {
   admin: permissions,
-  operator: ['files:read', 'files:write', 'files:delete', 'storage:manage'],
+  operator: ['files:read', 'files:write', 'files:delete', 'storage:manage', 'retention:read'],
   uploader: ['files:read', 'files:write'],
   reader: ['files:read'],
-  auditor: ['audit:read', 'files:read'],
+  auditor: ['audit:read', 'files:read', 'retention:read'],
   indexer: ['files:read', 'changes:read'],
 };
 

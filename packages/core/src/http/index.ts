@@ -6,3 +6,4 @@ export * from './listen.js';
 export * from './conditional-range.js';
 export * from './service-client.js';
 export * from './circuit-breaker.js';
+export * from './keyset-cursor.js';

@@ -656,3 +656,22 @@ describe('createServer: слишком большие заголовки (реа
     }
   });
 });
+
+describe('createServer: остановка при зависшем соединении', () => {
+  it('клиент прислал половину запроса и замолчал: close() закрывает соединение после shutdownGraceMs', async () => {
+    const app = await makeApp({ shutdownGraceMs: 300 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    // Заголовки с длиной тела и часть тела: для Node это незавершённый запрос, а не простаивающее соединение.
+    socket.write('POST /api/boom HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nчасть');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    await app.close();
+    const took = performance.now() - started;
+    await closed;
+    assert.ok(took >= 250 && took < 3000, `остановка заняла ${took.toFixed(0)} мс`);
+  });
+});

@@ -44,6 +44,11 @@ export interface ServerOptions {
   jsonBodyLimit?: number;
   maxHeaderSize?: number;
   requestTimeoutMs?: number;
+  /**
+   * Остановка ждёт незавершённые запросы не дольше этого, потом закрывает их соединения: соединение,
+   * застрявшее посреди запроса (клиент прислал часть и замолчал), иначе держало бы остановку вечно.
+   */
+  shutdownGraceMs?: number;
   publicMetrics?: boolean;
 }
 
@@ -111,6 +116,17 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
   });
 
   app.setValidatorCompiler(validatorCompiler);
+
+  let forceClose: NodeJS.Timeout | undefined;
+  app.addHook('preClose', (done) => {
+    forceClose = setTimeout(() => app.server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+    forceClose.unref();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    clearTimeout(forceClose);
+    done();
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

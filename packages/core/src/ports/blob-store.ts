@@ -1,4 +1,4 @@
-// Порт хранилища байтов (SPEC SE-10): локальная ФС сейчас, S3 — с задачей SE.
+// Порт хранилища байтов (SPEC SE-10): локальная ФС и S3 (adapters/src/local-fs, adapters/src/s3).
 // Только потоки: ни одна операция не буферизует файл целиком.
 import type { Readable } from 'node:stream';
 
@@ -18,6 +18,17 @@ export interface PutResult {
   size: number;
 }
 
+export interface PutOptions {
+  signal?: AbortSignal;
+  /**
+   * false — не закреплять запись каталога fsync-ем сейчас: вызывающий обязуется следующим put в тот
+   * же каталог (без этого флага) закрепить обе записи одним fsync каталога. Так SE платит за пару
+   * «данные + attr» одним fsync каталога, а не двумя. До этого put объект виден, но может не пережить
+   * сбой питания. Хранилища без каталогов (S3) флаг игнорируют. По умолчанию true.
+   */
+  directorySync?: boolean;
+}
+
 export interface BlobStoreCapabilities {
   /** Запись атомарна: частично записанный объект никогда не виден под своим ключом. */
   atomicPut: true;
@@ -33,7 +44,7 @@ export interface BlobStore {
    * Ключ — относительный путь с '/', без '..' и абсолютных частей; иначе ошибка.
    * Если поток оборвался, ничего не остаётся.
    */
-  put(key: string, data: Readable, options?: { signal?: AbortSignal }): Promise<PutResult>;
+  put(key: string, data: Readable, options?: PutOptions): Promise<PutResult>;
   /** Поток байтов (или диапазона). Ошибка с кодом BLOB_NOT_FOUND, если ключа нет. */
   get(key: string, range?: ByteRange): Promise<Readable>;
   stat(key: string): Promise<BlobStat | null>;

@@ -1,5 +1,5 @@
 // Поиск, запись о файле и выдача байтов (SPEC §9, QR-2, QR-4, QR-6).
-import { ArtError, requirePermission, UUID_PATTERN, type ServiceClient } from '@artstore/core';
+import { ArtError, decodeKeysetCursor, encodeKeysetCursor, requirePermission, UUID_PATTERN, type ServiceClient } from '@artstore/core';
 import { parseConsistencyToken, type SearchResponse } from '@artstore/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ChangeFollower } from '../domain/change-follower.js';
@@ -67,8 +67,8 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
         // Индекс не догнал за отведённое время: отвечаем, но честно помечаем (SPEC QR-4).
         if (!caughtUp) void reply.header('artstore-consistency', 'stale');
       }
-      const page = await deps.index.search(q.trim(), limit, decodeCursor(cursor));
-      return { items: page.items, total: page.total, next_cursor: page.next ? encodeCursor(page.next) : null };
+      const page = await deps.index.search(q.trim(), limit, decodeKeysetCursor(cursor));
+      return { items: page.items, total: page.total, next_cursor: page.next ? encodeKeysetCursor(page.next) : null };
     },
   );
 
@@ -115,32 +115,4 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
       return reply.send(upstream.body);
     },
   });
-}
-
-function encodeCursor(next: { createdAt: string; id: string }): string {
-  return Buffer.from(JSON.stringify([next.createdAt, next.id])).toString('base64url');
-}
-
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function decodeCursor(cursor: string | undefined): { createdAt: string; id: string } | null {
-  if (cursor === undefined) return null;
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    // Только то, что выдаёт encodeCursor (toISOString, год из 4 цифр): Date.parse в V8 принимает и «1», и
-    // «2026-02-30», и «+010000-…», а PostgreSQL их отвергает — вышел бы 500 вместо 400.
-    if (
-      typeof createdAt !== 'string' ||
-      !ISO_INSTANT.test(createdAt) ||
-      Number.isNaN(Date.parse(createdAt)) ||
-      new Date(createdAt).toISOString() !== createdAt ||
-      typeof id !== 'string' ||
-      !UUID_PATTERN.test(id)
-    ) {
-      throw new Error('bad cursor');
-    }
-    return { createdAt, id };
-  } catch {
-    throw new ArtError('VALIDATION_FAILED', 'cursor: неизвестный формат курсора');
-  }
 }

@@ -1,11 +1,11 @@
 // SQL глобального индекса query-module.
-import type { Database } from '@artstore/core';
+import type { Database, KeysetPosition } from '@artstore/core';
 import type { ChangeEntry, FileRecord } from '@artstore/contracts';
 
 export interface SearchPage {
   items: FileRecord[];
   total: number;
-  next: { createdAt: string; id: string } | null;
+  next: KeysetPosition | null;
 }
 
 export function createFileIndex(db: Database) {
@@ -51,7 +51,7 @@ export function createFileIndex(db: Database) {
      * Поиск по имени и описанию: полнотекстовый (русская и английская морфология) или подстрока имени.
      * Порядок — новые первыми, курсор — (created_at, id). Ранжирование, фильтры, подсказки — SPEC QR-2/QR-3.
      */
-    async search(q: string, limit: number, after: { createdAt: string; id: string } | null): Promise<SearchPage> {
+    async search(q: string, limit: number, after: KeysetPosition | null): Promise<SearchPage> {
       const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       const match = `status = 'active' and ($1 = '' or search @@ websearch_to_tsquery('russian', $1)
         or search @@ websearch_to_tsquery('english', $1) or search @@ websearch_to_tsquery('simple', $1) or name ilike $2)`;
@@ -59,7 +59,7 @@ export function createFileIndex(db: Database) {
         `select record, created_at, id from query_files
          where ${match} and ($3::timestamptz is null or (created_at, id) < ($3::timestamptz, $4::uuid))
          order by created_at desc, id desc limit $5`,
-        [q, pattern, after?.createdAt ?? null, after?.id ?? null, limit + 1],
+        [q, pattern, after?.at ?? null, after?.id ?? null, limit + 1],
       );
       const { rows: count } = await db.query<{ n: number }>(`select count(*)::int as n from query_files where ${match}`, [q, pattern]);
       const page = rows.slice(0, limit);
@@ -67,7 +67,7 @@ export function createFileIndex(db: Database) {
       return {
         items: page.map((r) => r.record),
         total: count[0]?.n ?? 0,
-        next: rows.length > limit && last ? { createdAt: last.created_at.toISOString(), id: last.id } : null,
+        next: rows.length > limit && last ? { at: last.created_at.toISOString(), id: last.id } : null,
       };
     },
   };

@@ -1,13 +1,15 @@
 // Новая версия attr существующего файла (правка метаданных, удаление, очистка байтов): версия +1,
 // векторные часы +1, новая подпись; намерение в WAL до записи, attr заменяется атомарно — на диске
 // всегда целиком старая или новая версия (SPEC SE-2, SE-3). При ошибке прежний attr возвращается.
+// Текущая версия (строка кеша) сначала проверяется по подписи: подделку нельзя «узаконить» переподписью.
 import { Readable } from 'node:stream';
 import { uuidv7, type BlobStore, type Coordination, type Logger } from '@artstore/core';
 import { SE_CHANGES_CHANNEL, type SeChangeEvent } from '@artstore/contracts';
 import type { FileCache } from '../store/file-cache.js';
 import type { WriteAheadLog } from '../wal/index.js';
 import { serializeAttr, type AttrRecord, type UnsignedAttr } from './attr.js';
-import type { AttrSigner } from './attr-signing.js';
+import { assertAttrSignature, type AttrSigner, type PublicSigningKey } from './attr-signing.js';
+import type { Mastership } from './mastership.js';
 import { ATTR_SUFFIX } from './naming.js';
 
 export interface UpdateIntent {
@@ -19,12 +21,14 @@ export interface UpdateIntent {
 
 export interface AttrReplacerDeps {
   elementId: string;
-  epoch: number;
+  mastership: Mastership;
   blobs: BlobStore;
   cache: FileCache;
   coordination: Coordination;
   logger: Logger;
   signer: AttrSigner;
+  /** Открытые ключи корня SE (artstore_layout.json): ими проверяется текущая версия. */
+  signingKeys: readonly PublicSigningKey[];
   wal: WriteAheadLog;
 }
 
@@ -34,6 +38,8 @@ export function createAttrReplacer(deps: AttrReplacerDeps) {
     change: (unsigned: UnsignedAttr) => UnsignedAttr,
     actor: string,
   ): Promise<{ attr: AttrRecord; seq: number }> {
+    assertAttrSignature(current, deps.signingKeys, deps.logger);
+    const epoch = deps.mastership.writeEpoch();
     const { integrity: _old, ...rest } = current;
     const next = deps.signer.sign<AttrRecord>(
       change({
@@ -47,11 +53,12 @@ export function createAttrReplacer(deps: AttrReplacerDeps) {
     const attrPath = `${current.path}${ATTR_SUFFIX}`;
     const tx = uuidv7();
     const intent: UpdateIntent = { op: 'update', id: current.id, attr_path: attrPath, version: next.version };
-    await deps.wal.append({ type: 'intent', tx, epoch: deps.epoch, ...intent });
+    await deps.wal.append({ type: 'intent', tx, epoch, ...intent });
     try {
       await deps.blobs.put(attrPath, Readable.from([serializeAttr(next)]));
-      const seq = await deps.cache.upsert(next);
-      await deps.wal.append({ type: 'commit', tx, epoch: deps.epoch }, { durable: false });
+      deps.mastership.assertEpoch(epoch);
+      const seq = await deps.cache.upsert(next, epoch);
+      await deps.wal.append({ type: 'commit', tx, epoch }, { durable: false });
       await deps.coordination
         .publish(SE_CHANGES_CHANNEL, JSON.stringify({ element_id: deps.elementId, seq } satisfies SeChangeEvent))
         .catch((error: unknown) => deps.logger.warn({ err: error }, 'change_publish_failed'));
@@ -63,7 +70,8 @@ export function createAttrReplacer(deps: AttrReplacerDeps) {
         () => true,
         () => false,
       );
-      if (restored) await deps.wal.append({ type: 'abort', tx, epoch: deps.epoch }, { durable: false }).catch(() => undefined);
+      if (restored) await deps.wal.append({ type: 'abort', tx, epoch }, { durable: false }).catch(() => undefined);
+      deps.mastership.assertEpoch(epoch);
       throw error;
     }
   };

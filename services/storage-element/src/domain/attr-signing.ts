@@ -5,6 +5,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ArtError, type Logger } from '@artstore/core';
 import { canonicalJson } from './canonical-json.js';
 
 export const ATTR_SIGNATURE_ALG = 'Ed25519';
@@ -66,6 +67,19 @@ export async function loadOrCreateAttrSigner(privateKeyPath: string): Promise<At
   };
 }
 
+// Разобранные открытые ключи: подпись проверяется на каждом чтении записи (SPEC SE-2), а разбор PEM
+// стоит больше самой проверки Ed25519. Ключей единицы (текущий и прежние после ротации) — кеш не растёт.
+const parsedKeys = new Map<string, KeyObject>();
+
+function publicKeyObject(pem: string): KeyObject {
+  let key = parsedKeys.get(pem);
+  if (!key) {
+    key = createPublicKey(pem);
+    parsedKeys.set(pem, key);
+  }
+  return key;
+}
+
 /** attr — любой разобранный JSON: поле integrity проверяется здесь, а не типом. */
 export function verifyAttrSignature(attr: object, keys: readonly PublicSigningKey[]): SignatureVerdict {
   const integrity = (attr as { integrity?: AttrIntegrity }).integrity;
@@ -73,9 +87,24 @@ export function verifyAttrSignature(attr: object, keys: readonly PublicSigningKe
   const key = keys.find((k) => k.key_id === integrity.key_id && k.alg === integrity.alg);
   if (!key) return 'unknown_key';
   try {
-    const ok = verify(null, unsignedBytes(attr), createPublicKey(key.public_key), Buffer.from(integrity.signature, 'base64url'));
+    const ok = verify(null, unsignedBytes(attr), publicKeyObject(key.public_key), Buffer.from(integrity.signature, 'base64url'));
     return ok ? 'valid' : 'invalid';
   } catch {
     return 'invalid';
+  }
+}
+
+/**
+ * Запись о файле выдаётся или меняется, только если её подпись верна (SPEC SE-2 «проверка на путях
+ * чтения», BY-8): подделанная строка кеша не выдаётся как настоящая и не переподписывается правкой.
+ * Отказ — событие attr_signature_invalid уровня error: это повреждение, а не ошибка клиента.
+ */
+export function assertAttrSignature(attr: { id: string }, keys: readonly PublicSigningKey[], logger: Pick<Logger, 'error'>): void {
+  const verdict = verifyAttrSignature(attr, keys);
+  if (verdict !== 'valid') {
+    logger.error({ file_id: attr.id, signature: verdict }, 'attr_signature_invalid');
+    throw new ArtError('ATTR_SIGNATURE_INVALID', `Запись о файле ${attr.id} не проходит проверку подписи (${verdict})`, {
+      extra: { signature: verdict },
+    });
   }
 }

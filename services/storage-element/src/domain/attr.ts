@@ -40,6 +40,11 @@ export interface AttrRecord {
     retention_overridden: boolean;
     purged_at: string | null;
   };
+  /**
+   * История проверок целостности байтов (SPEC BY-3): каждый итог scrub дописывается в конец, ничего
+   * не удаляется. Необязательное поле: attr без него остаются верными, подписи не меняются.
+   */
+  fixity?: FixityEntry[];
   /** Векторные часы записи: element_id → счётчик изменений на этом SE (SPEC SE-2, SE-3). */
   vector_clock: Record<string, number>;
   /** Подпись над каноническим JSON остальных полей (SPEC SE-2). */
@@ -47,6 +52,14 @@ export interface AttrRecord {
 }
 
 export type UnsignedAttr = Omit<AttrRecord, 'integrity'>;
+
+/** Итог одной проверки байтов: mismatch — размер или sha256 хранимых байтов не совпали с attr. */
+export interface FixityEntry {
+  at: string;
+  algorithm: 'sha256';
+  verdict: 'ok' | 'mismatch' | 'missing';
+  by: 'scrub';
+}
 
 export function recordFromAttr(attr: AttrRecord): FileRecord {
   return {

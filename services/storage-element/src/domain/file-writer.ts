@@ -15,6 +15,7 @@ import type { Capacity, Reservation } from './capacity.js';
 import type { FaultInjector } from './faults.js';
 import { HashingMeter } from './hashing-meter.js';
 import { retentionUntil } from './retention.js';
+import type { Mastership } from './mastership.js';
 import type { ModeController } from './mode-controller.js';
 import { ATTR_SUFFIX, storedPath } from './naming.js';
 
@@ -29,8 +30,8 @@ export interface WriteRequest {
 
 export interface FileWriterDeps {
   elementId: string;
-  /** Эпоха записи (fencing, SPEC SE-12); встроенный режим — всегда мастер с эпохой 1. */
-  epoch: number;
+  /** Роль мастера и эпоха записи (SPEC SE-12); одиночный SE — всегда мастер. */
+  mastership: Mastership;
   /** storage.retention: `permanent`, `<n>d`, `<n>y` (SPEC SE-9). */
   retention: string;
   blobs: BlobStore;
@@ -76,7 +77,8 @@ export function createFileWriter(deps: FileWriterDeps) {
     meter.on('error', () => {});
     request.body.pipe(meter);
     try {
-      await deps.blobs.put(path, meter);
+      // attr ляжет в тот же каталог: его put закрепит fsync каталога обе записи сразу.
+      await deps.blobs.put(path, meter, { directorySync: false });
     } catch (error) {
       // Остаток тела читается вхолостую, как Node делает с непрочитанным телом: ответ с ошибкой
       // доходит до клиента, соединение остаётся пригодным. После обрыва клиента это ничего не делает.
@@ -94,6 +96,7 @@ export function createFileWriter(deps: FileWriterDeps) {
     async write(request: WriteRequest): Promise<{ attr: AttrRecord; seq: number }> {
       deps.modes.assert('create');
       assertWritable();
+      const epoch = deps.mastership.writeEpoch();
       const reservation = await deps.capacity.reserve(request.declaredLength ?? 0);
       const now = new Date();
       const id = uuidv7(now.getTime());
@@ -102,7 +105,7 @@ export function createFileWriter(deps: FileWriterDeps) {
       const tx = uuidv7();
       try {
         const intent: PutIntent = { op: 'put', id, path, attr_path: attrPath };
-        await deps.wal.append({ type: 'intent', tx, epoch: deps.epoch, ...intent });
+        await deps.wal.append({ type: 'intent', tx, epoch, ...intent });
       } catch (error) {
         reservation.release();
         assertWritable();
@@ -136,12 +139,14 @@ export function createFileWriter(deps: FileWriterDeps) {
         });
         await deps.blobs.put(attrPath, Readable.from([serializeAttr(attr)]));
         deps.faults.hit('se.after-attr-write');
-        const seq = await deps.cache.upsert(attr);
+        // Ранний отказ, если роль ушла; окончательный — проверка эпохи в транзакции кеша.
+        deps.mastership.assertEpoch(epoch);
+        const seq = await deps.cache.upsert(attr, epoch);
         deps.faults.hit('se.after-cache-upsert');
         reservation.commit(attr.size);
         deps.onStored?.(attr);
         // commit без собственного fsync: восстановление выводит его из полных данных и attr.
-        await deps.wal.append({ type: 'commit', tx, epoch: deps.epoch }, { durable: false });
+        await deps.wal.append({ type: 'commit', tx, epoch }, { durable: false });
         deps.logger.info({ file_id: id, path, size: attr.size, seq }, 'file_stored');
         await deps.coordination
           .publish(SE_CHANGES_CHANNEL, JSON.stringify({ element_id: deps.elementId, seq } satisfies SeChangeEvent))
@@ -151,8 +156,10 @@ export function createFileWriter(deps: FileWriterDeps) {
         reservation.release();
         await deps.blobs.delete(attrPath).catch(() => undefined);
         await deps.blobs.delete(path).catch(() => undefined);
-        await deps.wal.append({ type: 'abort', tx, epoch: deps.epoch }, { durable: false }).catch(() => undefined);
+        await deps.wal.append({ type: 'abort', tx, epoch }, { durable: false }).catch(() => undefined);
         assertWritable();
+        // Роль ушла посреди записи: новый мастер мог убрать её временный файл — причина отказа в этом.
+        deps.mastership.assertEpoch(epoch);
         throw error;
       }
     },

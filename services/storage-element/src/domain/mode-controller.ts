@@ -7,12 +7,16 @@ import type { StateStore } from '../store/state.js';
 import { assertApiTransition, assertOperationAllowed, type Mode, type Operation } from './modes.js';
 
 export async function createModeController(options: { elementId: string; configured: Mode; state: StateStore; logger: Logger }) {
-  const persisted = await options.state.mode();
-  let mode: Mode = persisted && persisted.configured === options.configured ? persisted.mode : options.configured;
-  if (persisted && persisted.configured !== options.configured) {
-    options.logger.warn({ persisted: persisted.mode, configured: options.configured }, 'se_mode_reset_by_configuration');
+  let mode: Mode = options.configured;
+  async function load(): Promise<void> {
+    const persisted = await options.state.mode();
+    mode = persisted && persisted.configured === options.configured ? persisted.mode : options.configured;
+    if (persisted && persisted.configured !== options.configured) {
+      options.logger.warn({ persisted: persisted.mode, configured: options.configured }, 'se_mode_reset_by_configuration');
+    }
+    options.logger.info({ mode, configured: options.configured }, 'se_mode');
   }
-  options.logger.info({ mode, configured: options.configured }, 'se_mode');
+  await load();
 
   return {
     get mode(): Mode {
@@ -24,6 +28,8 @@ export async function createModeController(options: { elementId: string; configu
     assert(operation: Operation): void {
       assertOperationAllowed(options.elementId, mode, operation);
     },
+    /** Перечитать режим из БД: узел стал мастером, а режим мог сменить прежний мастер (SPEC SE-12). */
+    reload: load,
     async change(to: Mode, actor: string): Promise<{ from: Mode; to: Mode }> {
       const from = mode;
       assertApiTransition(from, to);

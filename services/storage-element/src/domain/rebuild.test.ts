@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { createInProcessCoordination, createPgliteDatabase } from '@artstore/adapters';
 import { runMigrations, type BlobStore, type Coordination, type Database } from '@artstore/core';
 import { createTestWriter } from '../../test/writer-fixture.js';
+import { createEpochStore, type EpochStore } from '../store/epochs.js';
 import { createFileCache, type FileCache } from '../store/file-cache.js';
 import { storageElementMigrations } from '../store/migrations.js';
 import type { WriteAheadLog } from '../wal/index.js';
@@ -17,10 +18,10 @@ import { serializeAttr, type AttrRecord } from './attr.js';
 import type { AttrSigner } from './attr-signing.js';
 import { applyRebuild, planRebuild } from './rebuild.js';
 
-async function freshCache(): Promise<{ db: Database; cache: FileCache }> {
+async function freshCache(): Promise<{ db: Database; cache: FileCache; epochs: EpochStore }> {
   const db = await createPgliteDatabase();
   await runMigrations(db, 'storage-element:se_', storageElementMigrations('se_'));
-  return { db, cache: createFileCache(db, 'se_') };
+  return { db, cache: createFileCache(db, 'se_'), epochs: createEpochStore(db, 'se_') };
 }
 
 async function feed(cache: FileCache) {
@@ -34,7 +35,8 @@ describe('перестройка кеша из attr-файлов', () => {
   let blobs: BlobStore;
   let signer: AttrSigner;
   let coordination: Coordination;
-  let original: { db: Database; cache: FileCache };
+  let original: { db: Database; cache: FileCache; epochs: EpochStore };
+  let epoch: number;
   let wal: WriteAheadLog;
   const stored: AttrRecord[] = [];
 
@@ -43,7 +45,7 @@ describe('перестройка кеша из attr-файлов', () => {
     coordination = createInProcessCoordination();
     original = await freshCache();
     const fixture = await createTestWriter({ dir, name: 'se', db: original.db, coordination });
-    ({ blobs, signer, wal, root } = fixture);
+    ({ blobs, signer, wal, root, epoch } = fixture);
     const writer = fixture.writer;
     for (let i = 0; i < 25; i++) {
       const bytes = Buffer.from(`файл номер ${i}`.repeat(i + 1));
@@ -74,7 +76,7 @@ describe('перестройка кеша из attr-файлов', () => {
       assert.deepEqual([plan.stale.length, plan.orphans.length, plan.problems.length], [0, 0, 0]);
       // dry-run: план посчитан, кеш не тронут.
       assert.deepEqual(await feed(rebuilt.cache), []);
-      await applyRebuild(plan, rebuilt.cache);
+      await applyRebuild(plan, rebuilt.cache, await rebuilt.epochs.advance('rebuild'));
       assert.deepEqual(await feed(rebuilt.cache), await feed(original.cache));
       for (const attr of stored) assert.deepEqual(await rebuilt.cache.get(attr.id), await original.cache.get(attr.id));
       const again = await planRebuild({ blobs, cache: rebuilt.cache, signingKeys: [signer.publicKey] });
@@ -90,7 +92,7 @@ describe('перестройка кеша из attr-файлов', () => {
     await original.db.query(`update se_files set attr_digest = 'old' where id = $1`, [staleOne.id]);
     // Сирота: строка кеша без attr-файла.
     const orphan = { ...stored[3]!, id: '01900000-0000-7000-8000-000000000000', path: '2020/01/01/00/x_01900000-0000-7000-8000-000000000000.txt' };
-    await original.cache.upsert(signer.sign<AttrRecord>({ ...orphan }));
+    await original.cache.upsert(signer.sign<AttrRecord>({ ...orphan }), epoch);
     // Подделка: attr изменён без ключа подписи.
     await writeFile(join(root, `${forged.path}.attr.json`), serializeAttr({ ...forged, size: forged.size + 1 }));
     // Пропавшие данные.
@@ -103,7 +105,7 @@ describe('перестройка кеша из attr-файлов', () => {
       plan.problems.map((p) => p.reason).sort(),
       ['data_missing', 'signature_invalid'],
     );
-    await applyRebuild(plan, original.cache);
+    await applyRebuild(plan, original.cache, epoch);
     assert.equal(await original.cache.get(orphan.id), undefined);
     const after = await planRebuild({ blobs, cache: original.cache, signingKeys: [signer.publicKey] });
     assert.deepEqual([after.stale.length, after.orphans.length], [0, 0]);

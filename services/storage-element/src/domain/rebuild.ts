@@ -30,9 +30,12 @@ export interface RebuildDeps {
   blobs: BlobStore;
   cache: FileCache;
   signingKeys: readonly PublicSigningKey[];
+  /** Остановка SE прерывает обход (периодическая сверка). */
+  signal?: AbortSignal;
 }
 
-async function readAttr(blobs: BlobStore, key: string): Promise<AttrRecord | Problem> {
+/** attr-файл по ключу: запись или проблема (не читается, не та схема, путь не совпадает). */
+export async function readAttr(blobs: BlobStore, key: string): Promise<AttrRecord | Problem> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await text(await blobs.get(key)));
@@ -60,6 +63,7 @@ export async function planRebuild(deps: RebuildDeps): Promise<RebuildPlan> {
   const plan: RebuildPlan = { scanned: 0, missing: [], stale: [], orphans: [], unchanged: 0, problems: [] };
   for await (const key of blobs.list('')) {
     if (!key.endsWith(ATTR_SUFFIX)) continue;
+    deps.signal?.throwIfAborted();
     plan.scanned++;
     const attr = await readAttr(blobs, key);
     if ('reason' in attr) {
@@ -93,10 +97,18 @@ export async function planRebuild(deps: RebuildDeps): Promise<RebuildPlan> {
   return plan;
 }
 
-/** Применяет план: кеш становится точным отражением attr-файлов. */
-export async function applyRebuild(plan: RebuildPlan, cache: FileCache): Promise<void> {
+/** Строк на транзакцию при применении плана. */
+const APPLY_BATCH = 1000;
+
+/**
+ * Применяет план: кеш становится точным отражением attr-файлов. epoch — эпоха записи применяющего
+ * (SPEC SE-12): офлайн-перестройка берёт свою, ограждая забытый запущенным SE.
+ */
+export async function applyRebuild(plan: RebuildPlan, cache: FileCache, epoch: number): Promise<void> {
   // Порядок по id (UUIDv7 — время загрузки): лента изменений после перестройки идёт в порядке создания.
-  for (const attr of [...plan.missing, ...plan.stale].sort((a, b) => (a.id < b.id ? -1 : 1))) await cache.upsert(attr);
+  const changed = [...plan.missing, ...plan.stale].sort((a, b) => (a.id < b.id ? -1 : 1));
+  // Пачками по транзакции: строка на транзакцию упиралась в цену COMMIT (в PGlite — особенно).
+  for (let start = 0; start < changed.length; start += APPLY_BATCH) await cache.upsertMany(changed.slice(start, start + APPLY_BATCH), epoch);
   for (const id of plan.orphans) await cache.remove(id);
 }
 

@@ -5,9 +5,11 @@ import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { createLocalFsBlobStore, createPgliteDatabase } from '@artstore/adapters';
 import { createLogger, runMigrations, uuidv7, type BlobStore, type Database } from '@artstore/core';
+import { createEpochStore } from '../store/epochs.js';
 import { createFileCache } from '../store/file-cache.js';
 import { storageElementMigrations } from '../store/migrations.js';
 import { openWal, walDirectory } from '../wal/index.js';
@@ -62,6 +64,7 @@ describe('восстановление по WAL', () => {
   }
 
   const put = (key: string, bytes: Buffer) => blobs.put(key, Readable.from([bytes]));
+  const readText = async (key: string) => text(await blobs.get(key));
 
   it('каждое состояние после сбоя: довести до конца или откатить; временные файлы удалены', async () => {
     const cache = createFileCache(db, 'se_');
@@ -90,7 +93,8 @@ describe('восстановление по WAL', () => {
     const second = await openWal({ dir: walDirectory(root) });
     assert.equal(second.recovered.open.length, cases.length);
 
-    const report = await recover(second.recovered, { blobs, cache, wal: second.wal, signingKeys: [signer.publicKey], logger, tempDir });
+    const epoch = await createEpochStore(db, 'se_').advance('recovery');
+    const report = await recover(second.recovered, { blobs, cache, wal: second.wal, signingKeys: [signer.publicKey], logger, tempDir, epoch });
     assert.deepEqual({ finished: report.finished, rolledBack: report.rolledBack, corrupted: report.corrupted }, { finished: 1, rolledBack: 4, corrupted: 1 });
 
     for (const c of ['nothing', 'data-only', 'torn-attr', 'forged-attr'] as const) {
@@ -107,5 +111,42 @@ describe('восстановление по WAL', () => {
     const third = await openWal({ dir: walDirectory(root) });
     assert.deepEqual(third.recovered.open, [], 'после восстановления открытых транзакций нет');
     await third.wal.close();
+  });
+  it('журнал отстранённого узла (SPEC SE-12): решает кеш — зафиксированное остаётся, прочее откатывается', async () => {
+    const cache = createFileCache(db, 'se_');
+    const epoch = await createEpochStore(db, 'se_').advance('new-master');
+    const walDir = join(dir, 'foreign-wal');
+    const path = (name: string) => `2026/02/02/02/${name}`;
+    const committed = attrFor(uuidv7(), path('committed.bin'), 3);
+    const uncommitted = attrFor(uuidv7(), path('uncommitted.bin'), 3);
+    const updated = attrFor(uuidv7(), path('updated.bin'), 3);
+    // Зафиксированы: загрузка committed и прежняя версия updated; uncommitted целая на диске, но строки нет.
+    for (const attr of [committed, uncommitted, updated]) {
+      await put(attr.path, Buffer.from('abc'));
+      await put(`${attr.path}.attr.json`, Buffer.from(serializeAttr(attr)));
+    }
+    await cache.upsert(committed, epoch);
+    await cache.upsert(updated, epoch);
+    const { integrity: _sig, ...unsigned } = updated;
+    const newer = signer.sign<AttrRecord>({ ...unsigned, version: 2, metadata: { ...updated.metadata, description: 'не зафиксировано' } });
+    await put(`${updated.path}.attr.json`, Buffer.from(serializeAttr(newer)));
+
+    const foreign = await openWal({ dir: walDir });
+    for (const attr of [committed, uncommitted]) {
+      await foreign.wal.append({ type: 'intent', tx: `tx-${attr.id}`, epoch: epoch - 1, op: 'put', id: attr.id, path: attr.path, attr_path: `${attr.path}.attr.json` });
+    }
+    await foreign.wal.append({ type: 'intent', tx: 'tx-update', epoch: epoch - 1, op: 'update', id: updated.id, attr_path: `${updated.path}.attr.json`, version: 2 });
+    await foreign.wal.close();
+
+    const replay = await openWal({ dir: walDir });
+    const report = await recover(replay.recovered, { blobs, cache, wal: replay.wal, signingKeys: [signer.publicKey], logger, epoch, adopt: 'committed' });
+    await replay.wal.close();
+    assert.deepEqual({ finished: report.finished, rolledBack: report.rolledBack }, { finished: 1, rolledBack: 2 });
+    assert.notEqual(await blobs.stat(committed.path), null, 'зафиксированная загрузка на месте');
+    assert.equal(await blobs.stat(uncommitted.path), null, 'незафиксированная удалена, хоть и целая');
+    assert.equal(await blobs.stat(`${uncommitted.path}.attr.json`), null);
+    const restored = JSON.parse(await readText(`${updated.path}.attr.json`)) as AttrRecord;
+    assert.equal(restored.version, 1, 'attr возвращён к зафиксированной версии');
+    assert.equal((await cache.get(updated.id))?.version, 1);
   });
 });

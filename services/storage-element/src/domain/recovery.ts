@@ -4,11 +4,12 @@
 // подтверждённая загрузка не теряется, а неподтверждённая не становится видимой.
 // Временные файлы при старте — всегда сироты: их никто уже не допишет.
 import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { isArtError, type BlobStore, type Logger } from '@artstore/core';
 import type { FileCache } from '../store/file-cache.js';
 import type { WalRecord, WalRecovery, WriteAheadLog } from '../wal/index.js';
-import type { AttrRecord } from './attr.js';
+import { attrDigest, serializeAttr, type AttrRecord } from './attr.js';
 import { verifyAttrSignature, type PublicSigningKey } from './attr-signing.js';
 import type { PutIntent } from './file-writer.js';
 import type { UpdateIntent } from './attr-replacer.js';
@@ -28,6 +29,15 @@ export interface RecoveryDeps {
   wal: WriteAheadLog;
   signingKeys: readonly PublicSigningKey[];
   logger: Logger;
+  /** Эпоха восстанавливающего мастера: завершённые записи фиксируются в кеш под ней (SPEC SE-12). */
+  epoch: number;
+  /**
+   * complete — одиночный SE: целая запись (данные и attr согласованы) доводится до конца (SPEC SE-3).
+   * committed — узел из нескольких (SE-12): автор транзакции мог быть не убит, а отстранён и ещё
+   * дописывать; решает кеш — зафиксированное остаётся, остальное откатывается (автор, получив отказ
+   * по эпохе, откатывает своё же), и ни одна строка кеша не указывает на удалённые файлы.
+   */
+  adopt?: 'complete' | 'committed';
   /** Каталог временных файлов локального хранилища (для S3 — нет). */
   tempDir?: string;
 }
@@ -50,6 +60,28 @@ function isPutIntent(record: WalRecord): record is WalRecord & PutIntent {
   return record.op === 'put' && typeof record.id === 'string' && typeof record.path === 'string' && typeof record.attr_path === 'string';
 }
 
+/**
+ * Транзакция узла, который мог быть лишь отстранён (SPEC SE-12): строка кеша — граница фиксации.
+ * put без строки — данные и attr удаляются; update — attr возвращается к версии из кеша.
+ */
+async function settleByCache(intent: WalRecord & (PutIntent | UpdateIntent), deps: RecoveryDeps): Promise<'finished' | 'rolled_back'> {
+  const { blobs, cache, wal, logger } = deps;
+  const row = await cache.get(intent.id);
+  const disk = await readAttr(blobs, intent.attr_path);
+  let outcome: 'finished' | 'rolled_back' = 'finished';
+  if (intent.op === 'put' && row === undefined) {
+    await blobs.delete(intent.attr_path);
+    await blobs.delete(intent.path);
+    outcome = 'rolled_back';
+  } else if (row !== undefined && (disk === null || attrDigest(disk) !== attrDigest(row))) {
+    await blobs.put(intent.attr_path, Readable.from([serializeAttr(row)]));
+    outcome = 'rolled_back';
+  }
+  await wal.append({ type: outcome === 'finished' ? 'commit' : 'abort', tx: intent.tx, epoch: intent.epoch }, { durable: false });
+  logger.info({ tx: intent.tx, file_id: intent.id, op: intent.op, outcome }, 'wal_transaction_settled_by_cache');
+  return outcome;
+}
+
 // commit/abort при восстановлении пишутся без собственного fsync: восстановление идемпотентно
 // (откат удаляет уже удалённое, завершение повторяет upsert), и если процесс упадёт снова, следующий
 // старт просто повторит его. Иначе 100 открытых транзакций — это 100 fsync подряд на старте.
@@ -62,11 +94,17 @@ export async function recover(recovered: WalRecovery, deps: RecoveryDeps): Promi
   let rolledBack = 0;
   let corrupted = 0;
   for (const intent of recovered.open) {
+    if (deps.adopt === 'committed' && (isUpdateIntent(intent) || isPutIntent(intent))) {
+      const outcome = await settleByCache(intent, deps);
+      if (outcome === 'finished') finished++;
+      else rolledBack++;
+      continue;
+    }
     if (isUpdateIntent(intent)) {
       // attr заменяется атомарно: на диске целиком старая или новая версия — кеш сводится с ней.
       const attr = await readAttr(blobs, intent.attr_path);
       if (attr && verifyAttrSignature(attr, deps.signingKeys) === 'valid') {
-        await cache.upsert(attr);
+        await cache.upsert(attr, deps.epoch);
         await wal.append({ type: 'commit', tx: intent.tx, epoch: intent.epoch }, { durable: false });
         finished++;
       } else {
@@ -103,7 +141,7 @@ export async function recover(recovered: WalRecovery, deps: RecoveryDeps): Promi
       logger.error({ tx: intent.tx, file_id: intent.id, expected_size: attr.stored.size, actual_size: data?.size ?? null }, 'file_corruption_detected');
       continue;
     }
-    await cache.upsert(attr);
+    await cache.upsert(attr, deps.epoch);
     await wal.append({ type: 'commit', tx: intent.tx, epoch: intent.epoch }, { durable: false });
     finished++;
     logger.info({ tx: intent.tx, file_id: intent.id }, 'wal_transaction_finished');

@@ -1,5 +1,5 @@
 // Метрики элемента хранения (SPEC X-3): место, файлы, режим, WAL (fsync и пачки группового
-// коммита), восстановление, сверка кеша, остановка записи. Имена — artstore_se_*.
+// коммита), восстановление, сверка кеша и scrub, остановка записи. Имена — artstore_se_*.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Mode } from './modes.js';
 
@@ -11,6 +11,10 @@ export interface SeSnapshot {
   walBytes: number;
   writesStopped: boolean;
   mode: Mode;
+  /** Уровень тревоги заполнения: 0 или пройденный порог, % (SPEC SE-9, BY-5). */
+  capacityAlarmLevel: number;
+  /** Свободно на ФС по последнему statfs; null — statfs нет (S3). */
+  diskFreeBytes: number | null;
 }
 
 export function createSeMetrics(registry: Registry, snapshot: () => SeSnapshot) {
@@ -30,6 +34,15 @@ export function createSeMetrics(registry: Registry, snapshot: () => SeSnapshot) 
     reservedBytes: gauge('artstore_se_reserved_bytes', 'Зарезервировано идущими загрузками', (s) => s.reservedBytes),
     walBytes: gauge('artstore_se_wal_bytes', 'Размер живых сегментов WAL', (s) => s.walBytes),
     writesStopped: gauge('artstore_se_writes_stopped', '1 — запись остановлена после сбоя fsync', (s) => (s.writesStopped ? 1 : 0)),
+    capacityAlarmLevel: gauge('artstore_se_capacity_alarm_level', 'Тревога заполнения: 0 или пройденный порог (80/90/95), %', (s) => s.capacityAlarmLevel),
+    diskFreeBytes: gauge('artstore_se_disk_free_bytes', 'Свободно на ФС хранилища (statfs); NaN — statfs нет (S3)', (s) => s.diskFreeBytes ?? Number.NaN),
+    retentionExpiring: new Gauge({
+      name: 'artstore_se_retention_expiring_files',
+      help: 'Активные файлы, чей срок хранения истекает в пределах упреждения within',
+      labelNames: ['within'] as const,
+      registers,
+    }),
+    retentionExpired: new Gauge({ name: 'artstore_se_retention_expired_files', help: 'Активные файлы с истёкшим сроком хранения (на рассмотрение)', registers }),
     mode: new Gauge({
       name: 'artstore_se_mode',
       help: 'Режим SE: 1 у действующего',
@@ -48,6 +61,21 @@ export function createSeMetrics(registry: Registry, snapshot: () => SeSnapshot) 
       labelNames: ['kind'] as const,
       registers,
     }),
+    reconcileRepaired: new Counter({
+      name: 'artstore_se_reconcile_repaired_total',
+      help: 'Строки кеша, исправленные сверкой, по виду расхождения',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    reconcileLastRun: new Gauge({ name: 'artstore_se_reconcile_last_run_timestamp_seconds', help: 'Конец последней сверки кеша', registers }),
+    scrubBytes: new Counter({ name: 'artstore_se_scrub_bytes_total', help: 'Байт, перечитанных scrub', registers }),
+    scrubFiles: new Counter({
+      name: 'artstore_se_scrub_files_total',
+      help: 'Файлы, проверенные scrub, по итогу (mismatch и missing — повреждение)',
+      labelNames: ['verdict'] as const,
+      registers,
+    }),
+    scrubLastPass: new Gauge({ name: 'artstore_se_scrub_last_pass_timestamp_seconds', help: 'Конец последнего полного прохода scrub', registers }),
   };
 }
 export type SeMetrics = ReturnType<typeof createSeMetrics>;

@@ -11,6 +11,7 @@ import {
 import { normalizeMetadata, SE_HEADERS, type ChangesResponse, type FileMetadata } from '@artstore/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recordFromAttr, type AttrRecord } from '../domain/attr.js';
+import { assertAttrSignature, type PublicSigningKey } from '../domain/attr-signing.js';
 import type { FileWriter } from '../domain/file-writer.js';
 import { metadataEtag, parseMetadataIfMatch, type MetadataPatch, type MetadataUpdater } from '../domain/metadata-updater.js';
 import type { FileDeleter } from '../domain/file-deleter.js';
@@ -25,6 +26,8 @@ export interface FileRoutesDeps {
   modes: ModeController;
   updater: MetadataUpdater;
   deleter: FileDeleter;
+  /** Открытые ключи корня SE: ими проверяется каждая выдаваемая запись (SPEC SE-2). */
+  signingKeys: readonly PublicSigningKey[];
 }
 
 const MAX_NAME_BYTES = 1024;
@@ -72,7 +75,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
     async (request, reply) => {
       requirePermission(request.principal, 'files:read');
       deps.modes.assert('read');
-      const attr = await load(deps.cache, request.params.id);
+      const attr = await load(deps, request, request.params.id);
       void reply.header('etag', metadataEtag(attr.version));
       return recordFromAttr(attr);
     },
@@ -146,7 +149,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
     handler: async (request, reply) => {
       requirePermission(request.principal, 'files:read');
       deps.modes.assert('read_content');
-      const attr = await load(deps.cache, request.params.id);
+      const attr = await load(deps, request, request.params.id);
       if (attr.status !== 'active') throw new ArtError('FILE_NOT_FOUND', `Файл ${attr.id} в статусе ${attr.status}`);
       const etag = `"${attr.sha256}"`;
       const lastModified = new Date(attr.created_at);
@@ -207,7 +210,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
   );
 }
 
-const idParams = {
+export const idParams = {
   type: 'object',
   required: ['id'],
   properties: { id: { type: 'string', pattern: UUID_PATTERN.source } },
@@ -221,9 +224,14 @@ async function assertBytesPresent(deps: FileRoutesDeps, attr: AttrRecord): Promi
   }
 }
 
-async function load(cache: FileCache, id: string): Promise<AttrRecord> {
-  const attr = await cache.get(id);
+/**
+ * Запись выдаётся из кеша, поэтому её подпись проверяется здесь (одна проверка Ed25519 с уже разобранным
+ * ключом): подделанная строка кеша не выдаётся ни как метаданные, ни как путь к байтам.
+ */
+async function load(deps: FileRoutesDeps, request: FastifyRequest, id: string): Promise<AttrRecord> {
+  const attr = await deps.cache.get(id);
   if (!attr) throw new ArtError('FILE_NOT_FOUND', `Файл ${id} не найден`);
+  assertAttrSignature(attr, deps.signingKeys, request.log);
   return attr;
 }
 

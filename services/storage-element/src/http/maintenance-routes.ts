@@ -1,16 +1,23 @@
-// Обслуживание SE (SPEC SE-6, BY-2): перестройка/сверка кеша по attr-файлам с показом разницы.
+// Обслуживание SE (SPEC SE-6, BY-2, BY-3): перестройка/сверка кеша по attr-файлам с показом разницы,
+// отчёт последней периодической сверки и прохода scrub.
 import { requirePermission, type BlobStore } from '@artstore/core';
 import type { FastifyInstance } from 'fastify';
 import { applyRebuild, planRebuild, summarizePlan } from '../domain/rebuild.js';
 import type { FileCache } from '../store/file-cache.js';
 import type { PublicSigningKey } from '../domain/attr-signing.js';
+import type { Reconciler } from '../domain/reconciler.js';
+import type { Scrubber } from '../domain/scrubber.js';
 
 export interface MaintenanceRoutesDeps {
   blobs: BlobStore;
   cache: FileCache;
   signingKeys: () => readonly PublicSigningKey[];
+  /** Эпоха записи мастера (SPEC SE-12); не мастер — отказ. */
+  writeEpoch: () => number;
   /** Итог каждой сверки (метрики). */
   onPlan?: (summary: ReturnType<typeof summarizePlan>) => void;
+  reconciler: Pick<Reconciler, 'report'>;
+  scrubber: Pick<Scrubber, 'report'>;
 }
 
 export function registerMaintenanceRoutes(app: FastifyInstance, deps: MaintenanceRoutesDeps): void {
@@ -31,11 +38,20 @@ export function registerMaintenanceRoutes(app: FastifyInstance, deps: Maintenanc
       requirePermission(request.principal, 'storage:manage');
       const dryRun = request.query.dry_run ?? true;
       const plan = await planRebuild({ blobs: deps.blobs, cache: deps.cache, signingKeys: deps.signingKeys() });
-      if (!dryRun) await applyRebuild(plan, deps.cache);
+      if (!dryRun) await applyRebuild(plan, deps.cache, deps.writeEpoch());
       const summary = summarizePlan(plan);
       deps.onPlan?.(summary);
       request.log.info({ ...summary, diff: undefined, dry_run: dryRun }, 'cache_rebuild');
       return { dry_run: dryRun, ...summary };
+    },
+  );
+
+  app.get(
+    '/api/maintenance/report',
+    { schema: { summary: 'Итоги последней периодической сверки кеша и прохода scrub: счётчики, повреждения, время', tags: ['maintenance'] } },
+    async (request) => {
+      requirePermission(request.principal, 'storage:manage');
+      return { reconcile: await deps.reconciler.report(), scrub: await deps.scrubber.report(), generated_at: new Date().toISOString() };
     },
   );
 }

@@ -1,36 +1,107 @@
 // SQL кеша SE. Кеш пишется только после attr-файла (SPEC SE-4) и всегда может быть перестроен из attr.
-import type { Database } from '@artstore/core';
+import { createGroupBatcher, type Database, type KeysetPosition } from '@artstore/core';
 import type { ChangeEntry } from '@artstore/contracts';
 import { attrDigest, recordFromAttr, type AttrRecord } from '../domain/attr.js';
+import { assertCurrentEpoch } from './epochs.js';
+
+/** Столбцы строки кеша в порядке VALUES; change_seq добавляется отдельно. */
+const COLUMNS = [
+  'id', 'element_id', 'path', 'original_name', 'content_type', 'size', 'sha256', 'status', 'created_at',
+  'created_by', 'updated_at', 'retention_until', 'metadata', 'version', 'attr', 'attr_digest',
+] as const;
+const UPDATED = COLUMNS.filter((column) => column !== 'id' && column !== 'element_id' && column !== 'created_at' && column !== 'created_by');
+/** Пачка групповой записи: 16 параметров на строку, далеко от предела протокола (65 535). */
+const MAX_BATCH = 256;
+
+function rowValues(attr: AttrRecord): unknown[] {
+  return [
+    attr.id, attr.element_id, attr.path, attr.original_name, attr.content_type, attr.size, attr.sha256, attr.status,
+    attr.created_at, attr.created_by, attr.updated_at, attr.retention_until, JSON.stringify(attr.metadata),
+    attr.version, JSON.stringify(attr), attrDigest(attr),
+  ];
+}
+
+/** Разбивает пачку так, чтобы id в одной части не повторялся: ON CONFLICT не обновляет строку дважды. */
+function withoutRepeatedIds(attrs: readonly AttrRecord[]): AttrRecord[][] {
+  const parts: AttrRecord[][] = [];
+  let current: AttrRecord[] = [];
+  let ids = new Set<string>();
+  for (const attr of attrs) {
+    if (ids.has(attr.id) || current.length === MAX_BATCH) {
+      parts.push(current);
+      current = [];
+      ids = new Set();
+    }
+    current.push(attr);
+    ids.add(attr.id);
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+}
+
+interface EpochWrite {
+  attr: AttrRecord;
+  epoch: number;
+}
 
 export function createFileCache(db: Database, prefix: string) {
   const table = `${prefix}files`;
-  return {
-    /**
-     * Вставка/обновление с новым номером изменения. Номер берётся под транзакционной блокировкой:
-     * изменения фиксируются строго в порядке номеров, и читатель ленты не пропустит «запоздавший» номер.
-     */
-    async upsert(attr: AttrRecord): Promise<number> {
-      return db.transaction(async (tx) => {
-        await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`${prefix}change_seq`]);
-        const { rows } = await tx.query<{ change_seq: string | number }>(
-          `insert into ${table} (id, element_id, path, original_name, content_type, size, sha256, status, created_at,
-             created_by, updated_at, retention_until, metadata, version, attr, attr_digest, change_seq)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, nextval('${prefix}change_seq'))
-           on conflict (id) do update set path = excluded.path, original_name = excluded.original_name,
-             content_type = excluded.content_type, size = excluded.size, sha256 = excluded.sha256, status = excluded.status,
-             updated_at = excluded.updated_at, retention_until = excluded.retention_until, metadata = excluded.metadata,
-             version = excluded.version, attr = excluded.attr, attr_digest = excluded.attr_digest, change_seq = excluded.change_seq
-           returning change_seq`,
-          [
-            attr.id, attr.element_id, attr.path, attr.original_name, attr.content_type, attr.size, attr.sha256, attr.status,
-            attr.created_at, attr.created_by, attr.updated_at, attr.retention_until, JSON.stringify(attr.metadata),
-            attr.version, JSON.stringify(attr), attrDigest(attr),
-          ],
+
+  /**
+   * Вставка/обновление строк с новыми номерами изменений, одной транзакцией. Номера берутся под
+   * транзакционной блокировкой: изменения фиксируются строго в порядке номеров, и читатель ленты не
+   * пропустит «запоздавший» номер. epoch — эпоха записи вызывающего (SPEC SE-12): фиксация проходит,
+   * только если она всё ещё текущая, иначе SE_WRITE_FENCED и ничего не записано. Возвращает номера в
+   * порядке attrs.
+   */
+  async function upsertMany(attrs: readonly AttrRecord[], epoch: number): Promise<number[]> {
+    if (attrs.length === 0) return [];
+    return db.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`${prefix}change_seq`]);
+      await assertCurrentEpoch(tx, prefix, epoch);
+      const seqs: number[] = [];
+      for (const part of withoutRepeatedIds(attrs)) {
+        const params: unknown[] = [];
+        const tuples = part.map((attr) => {
+          const first = params.length;
+          params.push(...rowValues(attr));
+          return `(${COLUMNS.map((_, i) => `$${first + i + 1}`).join(', ')}, nextval('${prefix}change_seq'))`;
+        });
+        const { rows } = await tx.query<{ id: string; change_seq: string | number }>(
+          `insert into ${table} (${COLUMNS.join(', ')}, change_seq) values ${tuples.join(', ')}
+           on conflict (id) do update set ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}, change_seq = excluded.change_seq
+           returning id, change_seq`,
+          params,
         );
-        return Number(rows[0]!.change_seq);
-      });
+        const byId = new Map(rows.map((row) => [row.id, Number(row.change_seq)]));
+        for (const attr of part) seqs.push(byId.get(attr.id)!);
+      }
+      return seqs;
+    });
+  }
+
+  // Запись одиночных изменений (загрузка, правка, удаление) — групповая: параллельные загрузки
+  // делят одну транзакцию, как WAL делит один fsync.
+  const upsertOne = createGroupBatcher<EpochWrite, number>(
+    async (writes) => {
+      const seqs: number[] = [];
+      // Эпоха в пачке почти всегда одна; смена эпохи посреди очереди делит пачку по порядку.
+      for (let start = 0; start < writes.length; ) {
+        const { epoch } = writes[start]!;
+        let end = start + 1;
+        while (end < writes.length && writes[end]!.epoch === epoch) end++;
+        seqs.push(...(await upsertMany(writes.slice(start, end).map((write) => write.attr), epoch)));
+        start = end;
+      }
+      return seqs;
     },
+    { maxBatch: MAX_BATCH },
+  );
+
+  return {
+    /** Вставка/обновление одной строки с новым номером изменения (групповой записью с соседями). */
+    upsert: (attr: AttrRecord, epoch: number): Promise<number> => upsertOne({ attr, epoch }),
+    upsertMany,
 
     async get(id: string): Promise<AttrRecord | undefined> {
       const { rows } = await db.query<{ attr: AttrRecord }>(`select attr from ${table} where id = $1`, [id]);
@@ -61,6 +132,53 @@ export function createFileCache(db: Database, prefix: string) {
         `select coalesce(sum(size), 0) as used from ${table} where status = 'active'`,
       );
       return Number(rows[0]?.used ?? 0);
+    },
+
+    /**
+     * Страница id активных файлов по возрастанию id (UUIDv7 — время загрузки) — обход для scrub
+     * (SPEC SE-6). Курсор — id, а не change_seq: запись итога проверки меняет seq, но не место в обходе.
+     */
+    async activeIdsAfter(after: string | null, limit: number): Promise<string[]> {
+      const { rows } = await db.query<{ id: string }>(
+        `select id from ${table} where status = 'active' and ($1::uuid is null or id > $1::uuid) order by id limit $2`,
+        [after, limit],
+      );
+      return rows.map((row) => row.id);
+    },
+
+    /**
+     * Сколько активных файлов со сроком хранения в (from, to]: from — «сейчас» для истекающих,
+     * null — для уже истёкших (SPEC SE-9, BY-4). Файлы с бессрочным хранением сюда не попадают.
+     */
+    async countRetention(from: string | null, to: string): Promise<number> {
+      const { rows } = await db.query<{ count: string | number }>(
+        `select count(*) as count from ${table}
+         where status = 'active' and retention_until <= $2 and ($1::timestamptz is null or retention_until > $1)`,
+        [from, to],
+      );
+      return Number(rows[0]?.count ?? 0);
+    },
+
+    /** Те же файлы постранично по (retention_until, id) — ближайший срок первым. */
+    async listRetention(
+      from: string | null,
+      to: string,
+      after: KeysetPosition | null,
+      limit: number,
+    ): Promise<{ attrs: AttrRecord[]; next: KeysetPosition | null }> {
+      const { rows } = await db.query<{ attr: AttrRecord; retention_until: Date | string; id: string }>(
+        `select attr, retention_until, id from ${table}
+         where status = 'active' and retention_until <= $2 and ($1::timestamptz is null or retention_until > $1)
+           and ($3::timestamptz is null or (retention_until, id) > ($3::timestamptz, $4::uuid))
+         order by retention_until, id limit $5`,
+        [from, to, after?.at ?? null, after?.id ?? null, limit + 1],
+      );
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        attrs: page.map((row) => row.attr),
+        next: rows.length > limit && last ? { at: new Date(last.retention_until).toISOString(), id: last.id } : null,
+      };
     },
   };
 }

@@ -45,5 +45,24 @@ export function storageElementMigrations(prefix: string): Migration[] {
       id: '0003_state',
       sql: `create table ${prefix}state (key text primary key, value jsonb not null, updated_at timestamptz not null);`,
     },
+    {
+      // Истекающие и истёкшие сроки хранения (SPEC SE-9, BY-4): подсчёт и выдача по (retention_until, id)
+      // среди активных файлов без просмотра всей таблицы.
+      id: '0004_retention_index',
+      sql: `create index ${prefix}files_retention on ${prefix}files (retention_until, id)
+              where status = 'active' and retention_until is not null;`,
+    },
+    {
+      // Эпоха записи (SPEC SE-12): растёт при каждом захвате роли мастера и при каждом старте
+      // одиночного SE; фиксация в кеш проверяет её в той же транзакции (ограждение прежнего мастера).
+      id: '0005_master_epoch',
+      sql: `create table ${prefix}master (
+              id smallint primary key check (id = 1),
+              epoch bigint not null,
+              node_id text,
+              acquired_at timestamptz
+            );
+            insert into ${prefix}master (id, epoch) values (1, 0);`,
+    },
   ];
 }

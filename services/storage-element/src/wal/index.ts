@@ -8,7 +8,8 @@ export {
   type WalRecordInput,
   type WalRecordType,
 } from './record-codec.js';
-export { nodeWalIo, walDirectory, type WalIo } from './segment.js';
+export { allWalDirectories, nodeWalDirectory, nodeWalIo, walDirectory, type WalIo } from './segment.js';
+export { createWalSlot, type WalSlot } from './wal-slot.js';
 export {
   openWal,
   type CheckpointOutcome,

@@ -9,6 +9,28 @@ export function walDirectory(basePath: string): string {
   return path.join(basePath, '.artstore', 'wal');
 }
 
+/**
+ * Каталог WAL узла при выборах мастера (SPEC SE-12): у каждого узла свой журнал над общим хранилищем,
+ * новый мастер воспроизводит журналы всех узлов.
+ */
+export function nodeWalDirectory(basePath: string, nodeId: string): string {
+  return path.join(basePath, '.artstore', 'wal-nodes', nodeId);
+}
+
+/** Все журналы корня: одиночного режима и каждого узла — те, что воспроизводит новый мастер. */
+export async function allWalDirectories(basePath: string): Promise<string[]> {
+  const nodesDir = path.join(basePath, '.artstore', 'wal-nodes');
+  const nodes = await readdir(nodesDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  const legacy = await readdir(walDirectory(basePath)).then(
+    () => [walDirectory(basePath)],
+    () => [],
+  );
+  return [...legacy, ...nodes.filter((entry) => entry.isDirectory()).map((entry) => path.join(nodesDir, entry.name)).sort()];
+}
+
 const SEGMENT_NAME = /^wal-(\d{16})\.log$/;
 
 export function segmentName(number: number): string {
