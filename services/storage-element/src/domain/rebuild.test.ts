@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createInProcessCoordination, createPgliteDatabase } from '@artstore/adapters';
+import {
+  createInProcessCoordination,
+  createPgliteDatabase,
+  createPostgresDatabase,
+} from '@artstore/adapters';
+import { createThrowawayPostgres } from '@artstore/adapters/testing';
 import { runMigrations, type BlobStore, type Coordination, type Database } from '@artstore/core';
 import { createTestWriter } from '../../test/writer-fixture.js';
 import { createEpochStore, type EpochStore } from '../store/epochs.js';
@@ -18,10 +23,34 @@ import { serializeAttr, type AttrRecord } from './attr.js';
 import type { AttrSigner } from './attr-signing.js';
 import { applyRebuild, planRebuild } from './rebuild.js';
 
-async function freshCache(): Promise<{ db: Database; cache: FileCache; epochs: EpochStore }> {
+interface FreshCache {
+  db: Database;
+  cache: FileCache;
+  epochs: EpochStore;
+  close: () => Promise<void>;
+}
+
+async function freshCache(): Promise<FreshCache> {
   const db = await createPgliteDatabase();
   await runMigrations(db, 'storage-element:se_', storageElementMigrations('se_'));
-  return { db, cache: createFileCache(db, 'se_'), epochs: createEpochStore(db, 'se_') };
+  return {
+    db,
+    cache: createFileCache(db, 'se_'),
+    epochs: createEpochStore(db, 'se_'),
+    close: () => db.close(),
+  };
+}
+
+/** Одноразовая база на настоящем PostgreSQL: close() закрывает соединения и удаляет её. */
+async function freshPostgresCache(): Promise<FreshCache> {
+  const pg = await createThrowawayPostgres('se_rebuild');
+  const db = createPostgresDatabase(pg.options);
+  await runMigrations(db, 'storage-element:se_', storageElementMigrations('se_'));
+  const close = async () => {
+    await db.close();
+    await pg.drop();
+  };
+  return { db, cache: createFileCache(db, 'se_'), epochs: createEpochStore(db, 'se_'), close };
 }
 
 async function feed(cache: FileCache) {
@@ -35,7 +64,7 @@ describe('перестройка кеша из attr-файлов', () => {
   let blobs: BlobStore;
   let signer: AttrSigner;
   let coordination: Coordination;
-  let original: { db: Database; cache: FileCache; epochs: EpochStore };
+  let original: FreshCache;
   let epoch: number;
   let wal: WriteAheadLog;
   const stored: AttrRecord[] = [];
@@ -67,44 +96,57 @@ describe('перестройка кеша из attr-файлов', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('кеш удалён целиком: перестройка возвращает каждую запись, лента — то же содержимое', async () => {
-    const rebuilt = await freshCache();
-    try {
-      const plan = await planRebuild({ blobs, cache: rebuilt.cache, signingKeys: [signer.publicKey] });
-      assert.equal(plan.scanned, 25);
-      assert.equal(plan.missing.length, 25);
-      assert.deepEqual([plan.stale.length, plan.orphans.length, plan.problems.length], [0, 0, 0]);
-      // dry-run: план посчитан, кеш не тронут.
-      assert.deepEqual(await feed(rebuilt.cache), []);
-      await applyRebuild(plan, rebuilt.cache, await rebuilt.epochs.advance('rebuild'));
-      assert.deepEqual(await feed(rebuilt.cache), await feed(original.cache));
-      for (const attr of stored) assert.deepEqual(await rebuilt.cache.get(attr.id), await original.cache.get(attr.id));
-      const again = await planRebuild({ blobs, cache: rebuilt.cache, signingKeys: [signer.publicKey] });
-      assert.deepEqual([again.missing.length, again.stale.length, again.orphans.length, again.unchanged], [0, 0, 0, 25]);
-    } finally {
-      await rebuilt.db.close();
-    }
-  });
+  for (const backend of ['PGlite', 'PostgreSQL'] as const) {
+    it(`кеш удалён целиком: перестройка в ${backend} возвращает каждую запись, лента — то же содержимое`, async () => {
+      const rebuilt = backend === 'PGlite' ? await freshCache() : await freshPostgresCache();
+      try {
+        const plan = await planRebuild({ blobs, cache: rebuilt.cache, signingKeys: [signer.publicKey] });
+        assert.equal(plan.scanned, 25);
+        assert.equal(plan.missing.length, 25);
+        assert.deepEqual([plan.stale.length, plan.orphans.length, plan.problems.length], [0, 0, 0]);
+        // dry-run: план посчитан, кеш не тронут.
+        assert.deepEqual(await feed(rebuilt.cache), []);
+        await applyRebuild(plan, rebuilt.cache, await rebuilt.epochs.advance('rebuild'));
+        assert.deepEqual(await feed(rebuilt.cache), await feed(original.cache));
+        for (const attr of stored)
+          assert.deepEqual(await rebuilt.cache.get(attr.id), await original.cache.get(attr.id));
+        const again = await planRebuild({ blobs, cache: rebuilt.cache, signingKeys: [signer.publicKey] });
+        assert.deepEqual(
+          [again.missing.length, again.stale.length, again.orphans.length, again.unchanged],
+          [0, 0, 0, 25],
+        );
+      } finally {
+        await rebuilt.close();
+      }
+    });
+  }
 
   it('дрейф: устаревшая строка и сирота исправляются; подделка и пропавшие данные — в отчёте', async () => {
     const [staleOne, forged, lost] = [stored[0]!, stored[1]!, stored[2]!];
     // Устаревшая строка: в кеше старая версия attr.
     await original.db.query(`update se_files set attr_digest = 'old' where id = $1`, [staleOne.id]);
     // Сирота: строка кеша без attr-файла.
-    const orphan = { ...stored[3]!, id: '01900000-0000-7000-8000-000000000000', path: '2020/01/01/00/x_01900000-0000-7000-8000-000000000000.txt' };
+    const orphan = {
+      ...stored[3]!,
+      id: '01900000-0000-7000-8000-000000000000',
+      path: '2020/01/01/00/x_01900000-0000-7000-8000-000000000000.txt',
+    };
     await original.cache.upsert(signer.sign<AttrRecord>({ ...orphan }), epoch);
     // Подделка: attr изменён без ключа подписи.
-    await writeFile(join(root, `${forged.path}.attr.json`), serializeAttr({ ...forged, size: forged.size + 1 }));
+    await writeFile(
+      join(root, `${forged.path}.attr.json`),
+      serializeAttr({ ...forged, size: forged.size + 1 }),
+    );
     // Пропавшие данные.
     await unlink(join(root, lost.path));
 
     const plan = await planRebuild({ blobs, cache: original.cache, signingKeys: [signer.publicKey] });
-    assert.deepEqual(plan.stale.map((a) => a.id), [staleOne.id]);
-    assert.deepEqual(plan.orphans, [orphan.id]);
     assert.deepEqual(
-      plan.problems.map((p) => p.reason).sort(),
-      ['data_missing', 'signature_invalid'],
+      plan.stale.map((a) => a.id),
+      [staleOne.id],
     );
+    assert.deepEqual(plan.orphans, [orphan.id]);
+    assert.deepEqual(plan.problems.map((p) => p.reason).sort(), ['data_missing', 'signature_invalid']);
     await applyRebuild(plan, original.cache, epoch);
     assert.equal(await original.cache.get(orphan.id), undefined);
     const after = await planRebuild({ blobs, cache: original.cache, signingKeys: [signer.publicKey] });

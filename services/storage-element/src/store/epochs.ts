@@ -21,16 +21,11 @@ export function createEpochStore(db: Database, prefix: string) {
 }
 export type EpochStore = ReturnType<typeof createEpochStore>;
 
-/**
- * Проверка эпохи в транзакции фиксации. FOR SHARE ждёт идущую смену эпохи (advance) и видит её итог:
- * после того как новый мастер получил эпоху, ни одна фиксация прежней уже не пройдёт.
- */
-export async function assertCurrentEpoch(tx: Queryable, prefix: string, epoch: number): Promise<void> {
-  const { rows } = await tx.query<{ epoch: string | number }>(`select epoch from ${prefix}master where id = 1 for share`);
+/** Отказ фиксации эпохи epoch — с действующей эпохой в тексте. */
+export async function fencedError(q: Queryable, prefix: string, epoch: number): Promise<ArtError> {
+  const { rows } = await q.query<{ epoch: string | number }>(`select epoch from ${prefix}master where id = 1`);
   const current = Number(rows[0]?.epoch ?? 0);
-  if (current !== epoch) {
-    throw new ArtError('SE_WRITE_FENCED', `Запись эпохи ${epoch} отвергнута: действует эпоха ${current} (мастером стал другой узел)`, {
-      extra: { epoch, current_epoch: current },
-    });
-  }
+  return new ArtError('SE_WRITE_FENCED', `Запись эпохи ${epoch} отвергнута: действует эпоха ${current} (мастером стал другой узел)`, {
+    extra: { epoch, current_epoch: current },
+  });
 }

@@ -1,14 +1,33 @@
 // SQL кеша SE. Кеш пишется только после attr-файла (SPEC SE-4) и всегда может быть перестроен из attr.
-import { createGroupBatcher, type Database, type KeysetPosition } from '@artstore/core';
+import { createGroupBatcher, type Database, type KeysetPosition, type Queryable } from '@artstore/core';
 import type { ChangeEntry } from '@artstore/contracts';
 import { attrDigest, recordFromAttr, type AttrRecord } from '../domain/attr.js';
-import { assertCurrentEpoch } from './epochs.js';
+import { fencedError } from './epochs.js';
 
 /** Столбцы строки кеша в порядке VALUES; change_seq добавляется отдельно. */
 const COLUMNS = [
   'id', 'element_id', 'path', 'original_name', 'content_type', 'size', 'sha256', 'status', 'created_at',
   'created_by', 'updated_at', 'retention_until', 'metadata', 'version', 'attr', 'attr_digest',
 ] as const;
+/** Типы столбцов: в INSERT … SELECT FROM (VALUES …) параметры не получают тип от столбцов сами. */
+const COLUMN_TYPES: Record<(typeof COLUMNS)[number], string> = {
+  id: 'uuid',
+  element_id: 'text',
+  path: 'text',
+  original_name: 'text',
+  content_type: 'text',
+  size: 'bigint',
+  sha256: 'text',
+  status: 'text',
+  created_at: 'timestamptz',
+  created_by: 'text',
+  updated_at: 'timestamptz',
+  retention_until: 'timestamptz',
+  metadata: 'jsonb',
+  version: 'integer',
+  attr: 'jsonb',
+  attr_digest: 'text',
+};
 const UPDATED = COLUMNS.filter((column) => column !== 'id' && column !== 'element_id' && column !== 'created_at' && column !== 'created_by');
 /** Пачка групповой записи: 16 параметров на строку, далеко от предела протокола (65 535). */
 const MAX_BATCH = 256;
@@ -55,29 +74,43 @@ export function createFileCache(db: Database, prefix: string) {
    * порядке attrs.
    */
   async function upsertMany(attrs: readonly AttrRecord[], epoch: number): Promise<number[]> {
-    if (attrs.length === 0) return [];
+    const parts = withoutRepeatedIds(attrs);
+    if (parts.length === 0) return [];
+    // Одна часть — один оператор (своя неявная транзакция): для одиночной загрузки это один запрос
+    // к БД вместо пяти (BEGIN, блокировка, эпоха, INSERT, COMMIT) — в PGlite каждый стоит ~0,3 мс CPU.
+    if (parts.length === 1) return insertPart(db, parts[0]!, epoch);
     return db.transaction(async (tx) => {
-      await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`${prefix}change_seq`]);
-      await assertCurrentEpoch(tx, prefix, epoch);
       const seqs: number[] = [];
-      for (const part of withoutRepeatedIds(attrs)) {
-        const params: unknown[] = [];
-        const tuples = part.map((attr) => {
-          const first = params.length;
-          params.push(...rowValues(attr));
-          return `(${COLUMNS.map((_, i) => `$${first + i + 1}`).join(', ')}, nextval('${prefix}change_seq'))`;
-        });
-        const { rows } = await tx.query<{ id: string; change_seq: string | number }>(
-          `insert into ${table} (${COLUMNS.join(', ')}, change_seq) values ${tuples.join(', ')}
-           on conflict (id) do update set ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}, change_seq = excluded.change_seq
-           returning id, change_seq`,
-          params,
-        );
-        const byId = new Map(rows.map((row) => [row.id, Number(row.change_seq)]));
-        for (const attr of part) seqs.push(byId.get(attr.id)!);
-      }
+      for (const part of parts) seqs.push(...(await insertPart(tx, part, epoch)));
       return seqs;
     });
+  }
+
+  /**
+   * INSERT … ON CONFLICT одной части под двумя условиями в том же операторе: транзакционная блокировка
+   * номера изменения (номера фиксируются строго по порядку — читатель ленты не пропустит
+   * «запоздавший») и действующая эпоха записи (FOR SHARE ждёт идущую смену эпохи). Не та эпоха —
+   * ни одной строки, и фиксация отвергается.
+   */
+  async function insertPart(q: Queryable, part: readonly AttrRecord[], epoch: number): Promise<number[]> {
+    const params: unknown[] = [epoch, `${prefix}change_seq`];
+    const tuples = part.map((attr) => {
+      const first = params.length;
+      params.push(...rowValues(attr));
+      return `(${COLUMNS.map((column, i) => `$${first + i + 1}::${COLUMN_TYPES[column]}`).join(', ')})`;
+    });
+    const { rows } = await q.query<{ id: string; change_seq: string | number }>(
+      `with fence as (select 1 from ${prefix}master where id = 1 and epoch = $1 for share),
+            seq_lock as (select pg_advisory_xact_lock(hashtext($2)))
+       insert into ${table} (${COLUMNS.join(', ')}, change_seq)
+       select v.*, nextval('${prefix}change_seq') from (values ${tuples.join(', ')}) as v (${COLUMNS.join(', ')}), fence, seq_lock
+       on conflict (id) do update set ${UPDATED.map((c) => `${c} = excluded.${c}`).join(', ')}, change_seq = excluded.change_seq
+       returning id, change_seq`,
+      params,
+    );
+    if (rows.length === 0) throw await fencedError(q, prefix, epoch);
+    const byId = new Map(rows.map((row) => [row.id, Number(row.change_seq)]));
+    return part.map((attr) => byId.get(attr.id)!);
   }
 
   // Запись одиночных изменений (загрузка, правка, удаление) — групповая: параллельные загрузки
