@@ -226,6 +226,7 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     capacityIntervalMs: config.storage.capacity.check_interval,
     retentionWarnings: createRetentionWarnings({ elementId, cache, leadTimes: config.storage.retention_warnings.lead_times, logger }),
     retentionIntervalMs: config.storage.retention_warnings.interval,
+    countFiles: () => cache.countByStatus(),
     metrics: seMetrics,
   });
   // Целостность (SPEC SE-6, BY-2, BY-3, QR-7): scrub, периодическая сверка, проверка по запросу.
@@ -248,7 +249,6 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     blobs,
     cache,
     signingKeys: () => layout.signing_keys,
-    writeEpoch: () => mastership.writeEpoch(),
     onPlan: (summary) => setPlanMetrics(seMetrics, summary),
     reconciler,
     scrubber,

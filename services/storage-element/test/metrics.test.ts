@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { uploadOk } from './stack.js';
-import { startSe, type RunningSe } from './helpers.js';
+import { startSe, waitFor, type RunningSe } from './helpers.js';
 
 function metric(text: string, name: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
@@ -13,7 +13,8 @@ function metric(text: string, name: string): number {
 describe('storage-element: метрики', () => {
   let se: RunningSe;
   before(async () => {
-    se = await startSe({ maxSize: 1024 * 1024 });
+    // Частая проверка места: метрика числа файлов обновляется ею.
+    se = await startSe({ maxSize: 1024 * 1024, storage: { capacity: { check_interval: 100 } } });
   });
   after(() => se.stop());
 
@@ -22,6 +23,10 @@ describe('storage-element: метрики', () => {
     await Promise.all(Array.from({ length: 8 }, (_, i) => uploadOk(se, Buffer.alloc(1000, i), { token, name: `m${i}.bin` })));
     const text = await (await fetch(`${se.url}/metrics`)).text();
     assert.equal(metric(text, 'artstore_se_used_bytes'), 8000);
+    await waitFor('artstore_se_files{status="active"} = 8', async () => {
+      const fresh = await (await fetch(`${se.url}/metrics`)).text();
+      return /artstore_se_files\{[^}]*status="active"[^}]*\} 8\n/.test(fresh);
+    });
     assert.equal(metric(text, 'artstore_se_capacity_bytes'), 1024 * 1024);
     assert.equal(metric(text, 'artstore_se_uploads_total'), 8);
     assert.equal(metric(text, 'artstore_se_uploaded_bytes_total'), 8000);

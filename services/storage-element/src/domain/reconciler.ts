@@ -13,7 +13,7 @@ import { persistedState, REPORT_PROBLEMS_LIMIT, type ScheduledState } from './ma
 import type { ModeController } from './mode-controller.js';
 import { ATTR_SUFFIX } from './naming.js';
 import { startPeriodic, type PeriodicTask } from './periodic.js';
-import { planRebuild, readAttr, summarizePlan, type Problem } from './rebuild.js';
+import { planRebuild, readAttr, summarizePlan, type Problem, type RebuildPlan } from './rebuild.js';
 import type { SeMetrics } from './se-metrics.js';
 
 export interface ReconcileReport {
@@ -69,7 +69,7 @@ export function createReconciler(deps: ReconcilerDeps) {
   const state = persistedState<ReconcileState>(deps.state, 'reconcile', { next_at: null, last: null }, deps.isMaster);
 
   /** attr с диска в кеш, если строка всё ещё расходится с ним; settled — расхождение ушло само. */
-  function repairRow(attr: AttrRecord): Promise<Outcome> {
+  function repairRow(attr: AttrRecord, freshGraceMs: number): Promise<Outcome> {
     return deps.lock(attr.id, async () => {
       const key = `${attr.path}${ATTR_SUFFIX}`;
       const disk = await readAttr(deps.blobs, key);
@@ -78,7 +78,7 @@ export function createReconciler(deps: ReconcilerDeps) {
       if (row && attrDigest(row) === attrDigest(disk)) return 'settled';
       if (!row) {
         const info = await deps.blobs.stat(key);
-        if (info && now().getTime() - info.modifiedAt.getTime() < FRESH_ATTR_GRACE_MS) return 'deferred';
+        if (info && now().getTime() - info.modifiedAt.getTime() < freshGraceMs) return 'deferred';
       }
       await deps.cache.upsert(disk, deps.writeEpoch());
       return row ? 'stale' : 'missing';
@@ -94,6 +94,27 @@ export function createReconciler(deps: ReconcilerDeps) {
     });
   }
 
+  /**
+   * Чинит расхождения плана по одной записи под её блокировкой, перечитывая attr с диска: правка,
+   * пришедшая между планом и починкой, не будет перезаписана устаревшей версией. freshGraceMs —
+   * сколько ждать строку для свежего attr (загрузка пишет attr раньше строки); явный запрос оператора
+   * передаёт 0: такую строку загрузка тут же перепишет сама, а ошибочную уберёт следующая сверка.
+   */
+  async function repair(plan: RebuildPlan, options: { signal?: AbortSignal; freshGraceMs?: number } = {}): Promise<Record<Outcome, number>> {
+    const { signal, freshGraceMs = FRESH_ATTR_GRACE_MS } = options;
+    const counts: Record<Outcome, number> = { missing: 0, stale: 0, orphans: 0, deferred: 0, settled: 0 };
+    // Порядок по id (UUIDv7 — время загрузки), как при перестройке: лента изменений идёт в порядке создания.
+    for (const attr of [...plan.missing, ...plan.stale].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      signal?.throwIfAborted();
+      counts[await repairRow(attr, freshGraceMs)]++;
+    }
+    for (const id of plan.orphans) {
+      signal?.throwIfAborted();
+      counts[await removeOrphan(id)]++;
+    }
+    return counts;
+  }
+
   async function run(signal: AbortSignal): Promise<void> {
     if (!deps.isMaster()) return;
     const started = now().toISOString();
@@ -102,16 +123,7 @@ export function createReconciler(deps: ReconcilerDeps) {
     if (deps.modes.mode === 'ar') plan.problems = plan.problems.filter((problem) => problem.reason !== 'data_missing');
     setPlanMetrics(deps.metrics, summarizePlan(plan));
 
-    const counts: Record<Outcome, number> = { missing: 0, stale: 0, orphans: 0, deferred: 0, settled: 0 };
-    // Порядок по id (UUIDv7 — время загрузки), как при перестройке: лента изменений идёт в порядке создания.
-    for (const attr of [...plan.missing, ...plan.stale].sort((a, b) => (a.id < b.id ? -1 : 1))) {
-      signal.throwIfAborted();
-      counts[await repairRow(attr)]++;
-    }
-    for (const id of plan.orphans) {
-      signal.throwIfAborted();
-      counts[await removeOrphan(id)]++;
-    }
+    const counts = await repair(plan, { signal });
     const report: ReconcileReport = {
       started_at: started,
       finished_at: now().toISOString(),
@@ -144,6 +156,8 @@ export function createReconciler(deps: ReconcilerDeps) {
         run,
       });
     },
+
+    repair,
 
     async report() {
       const { next_at, last } = await state.get();

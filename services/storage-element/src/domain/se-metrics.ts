@@ -42,6 +42,12 @@ export function createSeMetrics(registry: Registry, snapshot: () => SeSnapshot) 
       labelNames: ['within'] as const,
       registers,
     }),
+    files: new Gauge({
+      name: 'artstore_se_files',
+      help: 'Файлы в кеше SE по статусу (active, deleted, …); обновляется периодической проверкой места',
+      labelNames: ['status'] as const,
+      registers,
+    }),
     retentionExpired: new Gauge({ name: 'artstore_se_retention_expired_files', help: 'Активные файлы с истёкшим сроком хранения (на рассмотрение)', registers }),
     mode: new Gauge({
       name: 'artstore_se_mode',

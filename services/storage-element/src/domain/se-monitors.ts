@@ -19,7 +19,9 @@ export interface SeMonitorsDeps {
   capacityIntervalMs: number;
   retentionWarnings: RetentionWarnings;
   retentionIntervalMs: number;
-  metrics: Pick<SeMetrics, 'retentionExpiring' | 'retentionExpired'>;
+  /** Число файлов по статусу (метрика artstore_se_files). */
+  countFiles: () => Promise<Map<string, number>>;
+  metrics: Pick<SeMetrics, 'retentionExpiring' | 'retentionExpired' | 'files'>;
 }
 
 export function startSeMonitors(deps: SeMonitorsDeps): PeriodicTask {
@@ -31,6 +33,7 @@ export function startSeMonitors(deps: SeMonitorsDeps): PeriodicTask {
       schedule: dueAtStart,
       run: async () => {
         await deps.capacity.status();
+        for (const [status, files] of await deps.countFiles()) deps.metrics.files.set({ status }, files);
       },
     }),
     startPeriodic({

@@ -2,7 +2,7 @@
 // отчёт последней периодической сверки и прохода scrub.
 import { requirePermission, type BlobStore } from '@artstore/core';
 import type { FastifyInstance } from 'fastify';
-import { applyRebuild, planRebuild, summarizePlan } from '../domain/rebuild.js';
+import { planRebuild, summarizePlan } from '../domain/rebuild.js';
 import type { FileCache } from '../store/file-cache.js';
 import type { PublicSigningKey } from '../domain/attr-signing.js';
 import type { Reconciler } from '../domain/reconciler.js';
@@ -12,11 +12,9 @@ export interface MaintenanceRoutesDeps {
   blobs: BlobStore;
   cache: FileCache;
   signingKeys: () => readonly PublicSigningKey[];
-  /** Эпоха записи мастера (SPEC SE-12); не мастер — отказ. */
-  writeEpoch: () => number;
   /** Итог каждой сверки (метрики). */
   onPlan?: (summary: ReturnType<typeof summarizePlan>) => void;
-  reconciler: Pick<Reconciler, 'report'>;
+  reconciler: Pick<Reconciler, 'report' | 'repair'>;
   scrubber: Pick<Scrubber, 'report'>;
 }
 
@@ -38,11 +36,12 @@ export function registerMaintenanceRoutes(app: FastifyInstance, deps: Maintenanc
       requirePermission(request.principal, 'storage:manage');
       const dryRun = request.query.dry_run ?? true;
       const plan = await planRebuild({ blobs: deps.blobs, cache: deps.cache, signingKeys: deps.signingKeys() });
-      if (!dryRun) await applyRebuild(plan, deps.cache, deps.writeEpoch());
+      // Онлайн-починка — тем же путём, что периодическая сверка: под блокировкой каждой записи.
+      const repaired = dryRun ? undefined : await deps.reconciler.repair(plan, { freshGraceMs: 0 });
       const summary = summarizePlan(plan);
       deps.onPlan?.(summary);
-      request.log.info({ ...summary, diff: undefined, dry_run: dryRun }, 'cache_rebuild');
-      return { dry_run: dryRun, ...summary };
+      request.log.info({ ...summary, diff: undefined, dry_run: dryRun, repaired }, 'cache_rebuild');
+      return { dry_run: dryRun, ...summary, ...(repaired ? { repaired } : {}) };
     },
   );
 

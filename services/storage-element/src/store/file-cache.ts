@@ -160,6 +160,14 @@ export function createFileCache(db: Database, prefix: string) {
       await db.query(`delete from ${table} where id = $1`, [id]);
     },
 
+    /** Число строк по статусу — метрика artstore_se_files (SPEC X-3). */
+    async countByStatus(): Promise<Map<string, number>> {
+      const { rows } = await db.query<{ status: string; files: string | number }>(
+        `select status, count(*) as files from ${table} group by status`,
+      );
+      return new Map(rows.map((row) => [row.status, Number(row.files)]));
+    },
+
     async usedBytes(): Promise<number> {
       const { rows } = await db.query<{ used: string | number }>(
         `select coalesce(sum(size), 0) as used from ${table} where status = 'active'`,
