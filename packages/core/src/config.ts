@@ -77,6 +77,11 @@ export const configSchema = z.strictObject({
       /** Предел суммарного размера заголовков (Node maxHeaderSize); сверх — 431. */
       max_header_size: size().default(16 * 1024),
       request_timeout_ms: int(0).default(0),
+      /**
+       * Прокси, которым верим в X-Forwarded-For (адреса или CIDR): за ними адрес клиента — из заголовка
+       * (ограничение входов по адресу, журналы). По умолчанию — loopback: шлюз того же узла.
+       */
+      trusted_proxies: z.array(z.string().min(1)).default(['127.0.0.1', '::1']),
       /** Сколько остановка ждёт незавершённые запросы, прежде чем закрыть их соединения. */
       shutdown_grace_ms: int(0).default(10_000),
       cors: z.strictObject({ allowed_origins: list(z.string().min(1)).default([]) }).prefault({}),
@@ -138,6 +143,19 @@ export const configSchema = z.strictObject({
       initial_admin_password: z.string().min(1).optional(),
       /** Ключ шифрования закрытых ключей в БД (32 байта, base64). Во встроенном режиме создаётся в data_dir. */
       master_key: z.string().min(1).optional(),
+      /** Через сколько дней пароль пользователя требует смены при входе (SPEC AD-1). */
+      password_max_age_days: int(1, 3650).default(90),
+      /**
+       * Ограничение неудачных входов (SPEC AD-2, ASVS 2.2.1): сколько неудач за окно window допускается
+       * на одну учётную запись и на один адрес; дальше — 429 до выхода старых неудач из окна.
+       */
+      lockout: z
+        .strictObject({
+          account_failures: int(1, 100).default(10),
+          ip_failures: int(1, 10_000).default(50),
+          window: duration().default(3_600_000),
+        })
+        .prefault({}),
       /** Учётные данные этого сервиса для вызовов других сервисов (client_credentials, SPEC AD-3). */
       client: z.strictObject({ client_id: z.string().min(1), client_secret: z.string().min(8) }).optional(),
       /** Сервисные учётные записи, которые admin-module заводит при старте (конфигурация как код, BY-7). */

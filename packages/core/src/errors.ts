@@ -30,6 +30,7 @@ export const errorCatalog = {
   AUTH_TOKEN_EXPIRED: { status: 401, title: 'Срок действия токена истёк' },
   AUTH_INVALID_CREDENTIALS: { status: 401, title: 'Неверное имя пользователя или пароль' },
   AUTH_ACCOUNT_DISABLED: { status: 403, title: 'Учётная запись отключена' },
+  AUTH_LOGIN_LOCKED: { status: 429, title: 'Слишком много неудачных попыток входа' },
   PASSWORD_CHANGE_REQUIRED: { status: 403, title: 'Требуется смена пароля' },
   PASSWORD_POLICY_VIOLATION: { status: 400, title: 'Пароль не соответствует политике' },
   FORBIDDEN: { status: 403, title: 'Недостаточно прав' },

@@ -41,6 +41,7 @@ export function serverOptionsFrom(config: Config) {
     maxHeaderSize: config.http.max_header_size,
     requestTimeoutMs: config.http.request_timeout_ms,
     shutdownGraceMs: config.http.shutdown_grace_ms,
+    trustedProxies: config.http.trusted_proxies,
     publicMetrics: config.http.public_metrics,
   };
 }

@@ -9,10 +9,12 @@ import {
   type ServiceRuntime,
 } from '@artstore/core';
 import { createAuthService } from './domain/auth-service.js';
+import { createLoginThrottle } from './domain/login-throttle.js';
 import { masterKeyFrom } from './domain/master-key.js';
 import { createTokenIssuer } from './domain/token-issuer.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { adminMigrations } from './store/migrations.js';
+import { createLoginFailureStore } from './store/login-failures.js';
 import { createServiceAccountStore } from './store/service-accounts.js';
 import { createSigningKeyStore } from './store/signing-keys.js';
 import { createUserStore } from './store/users.js';
@@ -33,7 +35,14 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
     audience: config.auth.jwt.audience,
     accessTtlSeconds: config.auth.jwt.access_ttl_seconds,
   });
-  const auth = createAuthService({ users, serviceAccounts, issuer, logger });
+  const throttle = createLoginThrottle({
+    failures: createLoginFailureStore(db),
+    accountFailures: config.auth.lockout.account_failures,
+    ipFailures: config.auth.lockout.ip_failures,
+    windowMs: config.auth.lockout.window,
+    logger,
+  });
+  const auth = createAuthService({ users, serviceAccounts, issuer, throttle, passwordMaxAgeDays: config.auth.password_max_age_days, logger });
   await auth.bootstrapAdmin(config.profile, config.auth.initial_admin_password);
   await auth.syncServiceClients(config.auth.service_clients);
 

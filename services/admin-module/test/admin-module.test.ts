@@ -1,24 +1,22 @@
 // Интеграционные тесты admin-module в процессе: настоящий HTTP на свободном порту, PGlite в памяти,
 // bcrypt и RS256 как в работе (SPEC AD-1, AD-3, AD-4). Входов немного: bcrypt cost 12 ≈ 0,25 с на хеш.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createPgliteDatabase } from '@artstore/adapters';
 import { isArtError, type Database } from '@artstore/core';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import {
+  cyrillic,
   decodeJwt,
   expectProblem,
   expectToken,
+  newMasterKey,
   postJson,
   startAdmin,
   type AdminOptions,
   type RunningAdmin,
 } from './helpers.js';
 
-const CYRILLIC = 'абвгдеёжзийклмнопрстуфхцчшщъыьэюя';
-/** n кириллических букв (2 байта UTF-8 каждая), без повторов подряд. */
-const cyrillic = (n: number) => CYRILLIC.repeat(Math.ceil(n / CYRILLIC.length)).slice(0, n);
 
 const SERVICE_CLIENT = {
   client_id: 'query-module',
@@ -27,7 +25,6 @@ const SERVICE_CLIENT = {
 };
 const PRIVATE_JWK_FIELDS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 
-const newMasterKey = () => randomBytes(32).toString('base64');
 
 describe('admin-module: встроенный профиль', () => {
   const masterKey = newMasterKey();

@@ -1,6 +1,7 @@
 // Обвязка интеграционных тестов admin-module: сервис в процессе на свободном порту поверх переданной
 // БД (её закрывает тест — так проверяется перезапуск над той же БД), координация и очередь в процессе.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +16,20 @@ export interface ServiceClientConfig {
   roles: string[];
 }
 
+const CYRILLIC = 'абвгдеёжзийклмнопрстуфхцчшщъыьэюя';
+/** n кириллических букв (2 байта UTF-8 каждая), без повторов подряд. */
+export const cyrillic = (n: number) => CYRILLIC.repeat(Math.ceil(n / CYRILLIC.length)).slice(0, n);
+
+export const newMasterKey = () => randomBytes(32).toString('base64');
+
 export interface AdminOptions {
   db: Database;
   masterKey: string;
   profile?: 'embedded' | 'production';
   initialAdminPassword?: string;
   serviceClients?: ServiceClientConfig[];
+  /** auth.lockout (SPEC AD-2); по умолчанию — значения конфигурации. */
+  lockout?: { account_failures?: number; ip_failures?: number; window?: number };
 }
 
 export interface RunningAdmin {
@@ -57,6 +66,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
             ? {}
             : { initial_admin_password: options.initialAdminPassword }),
           service_clients: options.serviceClients ?? [],
+          ...(options.lockout === undefined ? {} : { lockout: options.lockout }),
         },
       },
     });

@@ -675,3 +675,21 @@ describe('createServer: остановка при зависшем соедин�
     assert.ok(took >= 250 && took < 3000, `остановка заняла ${took.toFixed(0)} мс`);
   });
 });
+
+describe('createServer: адрес клиента за доверенным прокси', () => {
+  it('X-Forwarded-For учитывается только от прокси из trustedProxies', async () => {
+    for (const [trustedProxies, expected] of [
+      [['127.0.0.1'], '203.0.113.7'],
+      [[], '127.0.0.1'],
+    ] as const) {
+      const app = await makeApp({ trustedProxies });
+      app.get('/api/ip', { config: { public: true } }, (request) => ({ ip: request.ip }));
+      try {
+        const response = await app.inject({ url: '/api/ip', headers: { 'x-forwarded-for': '203.0.113.7' } });
+        assert.deepEqual(response.json(), { ip: expected }, `trustedProxies ${JSON.stringify(trustedProxies)}`);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+});

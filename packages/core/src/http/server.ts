@@ -49,6 +49,8 @@ export interface ServerOptions {
    * застрявшее посреди запроса (клиент прислал часть и замолчал), иначе держало бы остановку вечно.
    */
   shutdownGraceMs?: number;
+  /** Адреса/CIDR прокси, чьему X-Forwarded-For верим (request.ip — адрес клиента за ними). */
+  trustedProxies?: readonly string[];
   publicMetrics?: boolean;
 }
 
@@ -81,6 +83,7 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
     bodyLimit: options.jsonBodyLimit ?? 1024 * 1024,
     routerOptions: { maxParamLength: 200 },
     requestTimeout: options.requestTimeoutMs ?? 0,
+    trustProxy: options.trustedProxies === undefined ? false : [...options.trustedProxies],
     http: { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024 },
     // Слишком большие заголовки и битые запросы отбрасывает сам Node до fastify: отвечаем тем же problem+json.
     clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {

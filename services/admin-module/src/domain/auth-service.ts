@@ -3,7 +3,8 @@ import { ArtError, isArtError, uuidv7, type Logger } from '@artstore/core';
 import type { TokenResponse } from '@artstore/contracts';
 import type { ServiceAccountStore } from '../store/service-accounts.js';
 import type { UserStore } from '../store/users.js';
-import { assertPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { assertPasswordPolicy, hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from './passwords.js';
 import type { TokenIssuer } from './token-issuer.js';
 
 /** Пароль администратора по умолчанию: допустим только в профиле embedded и только до первого входа (SPEC AD-1). */
@@ -14,10 +15,14 @@ export interface AuthServiceDeps {
   users: UserStore;
   serviceAccounts: ServiceAccountStore;
   issuer: TokenIssuer;
+  throttle: LoginThrottle;
+  /** Пароль старше этого требует смены при входе (SPEC AD-1). */
+  passwordMaxAgeDays: number;
   logger: Logger;
+  now?: () => Date;
 }
 
-export function createAuthService({ users, serviceAccounts, issuer, logger }: AuthServiceDeps) {
+export function createAuthService({ users, serviceAccounts, issuer, throttle, passwordMaxAgeDays, logger, now = () => new Date() }: AuthServiceDeps) {
   async function tokenFor(subject: Parameters<TokenIssuer['issue']>[0]): Promise<TokenResponse> {
     const { token, expiresIn } = await issuer.issue(subject);
     return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, password_change_required: subject.mustChangePassword };
@@ -25,9 +30,13 @@ export function createAuthService({ users, serviceAccounts, issuer, logger }: Au
 
   return {
     async login(username: string, password: string, ip: string): Promise<TokenResponse> {
+      await throttle.assertAllowed(username, ip);
       const user = await users.byUsername(username);
-      const ok = await verifyPassword(password, user?.password_hash);
+      // Длиннее 72 байт пароль быть не может (политика): bcrypt сверил бы только первые 72 байта, и
+      // пароль с тем же началом и любым хвостом прошёл бы. Такой ввод — неудача, без сверки.
+      const ok = Buffer.byteLength(password, 'utf8') <= MAX_PASSWORD_BYTES && (await verifyPassword(password, user?.password_hash));
       if (!user || !ok) {
+        await throttle.failed(username, ip);
         logger.warn({ username, ip }, 'auth_login_failed');
         throw new ArtError('AUTH_INVALID_CREDENTIALS');
       }
@@ -35,14 +44,11 @@ export function createAuthService({ users, serviceAccounts, issuer, logger }: Au
         logger.warn({ username, ip }, 'auth_login_disabled');
         throw new ArtError('AUTH_ACCOUNT_DISABLED');
       }
-      logger.info({ username, ip, must_change_password: user.must_change_password }, 'auth_login_succeeded');
-      return tokenFor({
-        subject: user.id,
-        name: user.username,
-        kind: 'user',
-        roles: user.roles,
-        mustChangePassword: user.must_change_password,
-      });
+      await throttle.succeeded(username);
+      const expired = now().getTime() - new Date(user.password_changed_at).getTime() > passwordMaxAgeDays * 86_400_000;
+      const mustChangePassword = user.must_change_password || expired;
+      logger.info({ username, ip, must_change_password: mustChangePassword, password_expired: expired }, 'auth_login_succeeded');
+      return tokenFor({ subject: user.id, name: user.username, kind: 'user', roles: user.roles, mustChangePassword });
     },
 
     async changePassword(userId: string, current: string, next: string): Promise<TokenResponse> {

@@ -34,4 +34,16 @@ export const adminMigrations: Migration[] = [
       );
     `,
   },
+  {
+    // Неудачные входы (SPEC AD-2): по одной строке на неудачу, ключ — учётная запись или адрес.
+    // В БД, а не в памяти: ограничение общее для всех экземпляров admin-module и переживает перезапуск.
+    id: '0002_login_failures',
+    sql: `
+      create table admin_login_failures (
+        key text not null,
+        failed_at timestamptz not null
+      );
+      create index admin_login_failures_key on admin_login_failures (key, failed_at);
+    `,
+  },
 ];
