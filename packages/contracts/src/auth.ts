@@ -6,6 +6,22 @@ export interface TokenResponse {
   expires_in: number;
   /** Пароль нужно сменить: до смены любой другой вызов отвечает PASSWORD_CHANGE_REQUIRED. */
   password_change_required: boolean;
+  /**
+   * Непрозрачный refresh-токен пользователя (SPEC AD-3): одноразовый — POST /api/auth/refresh отдаёт
+   * новую пару; повторное предъявление уже использованного отзывает всё его семейство. У сервисных
+   * учётных записей его нет (они просто получают новый токен по client_credentials).
+   */
+  refresh_token?: string;
+  refresh_expires_in?: number;
+}
+
+export interface RefreshRequest {
+  refresh_token: string;
+}
+
+export interface LogoutRequest {
+  /** Отозвать семейство этого токена; без него — все refresh-токены пользователя. */
+  refresh_token?: string;
 }
 
 export interface LoginRequest {

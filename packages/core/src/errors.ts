@@ -31,6 +31,7 @@ export const errorCatalog = {
   AUTH_INVALID_CREDENTIALS: { status: 401, title: 'Неверное имя пользователя или пароль' },
   AUTH_ACCOUNT_DISABLED: { status: 403, title: 'Учётная запись отключена' },
   AUTH_LOGIN_LOCKED: { status: 429, title: 'Слишком много неудачных попыток входа' },
+  AUTH_REFRESH_INVALID: { status: 401, title: 'Refresh-токен недействителен' },
   PASSWORD_CHANGE_REQUIRED: { status: 403, title: 'Требуется смена пароля' },
   PASSWORD_POLICY_VIOLATION: { status: 400, title: 'Пароль не соответствует политике' },
   FORBIDDEN: { status: 403, title: 'Недостаточно прав' },

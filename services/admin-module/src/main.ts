@@ -11,10 +11,12 @@ import {
 import { createAuthService } from './domain/auth-service.js';
 import { createLoginThrottle } from './domain/login-throttle.js';
 import { masterKeyFrom } from './domain/master-key.js';
+import { createRefreshTokens } from './domain/refresh-tokens.js';
 import { createTokenIssuer } from './domain/token-issuer.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { adminMigrations } from './store/migrations.js';
 import { createLoginFailureStore } from './store/login-failures.js';
+import { createRefreshTokenStore } from './store/refresh-tokens.js';
 import { createServiceAccountStore } from './store/service-accounts.js';
 import { createSigningKeyStore } from './store/signing-keys.js';
 import { createUserStore } from './store/users.js';
@@ -42,7 +44,20 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
     windowMs: config.auth.lockout.window,
     logger,
   });
-  const auth = createAuthService({ users, serviceAccounts, issuer, throttle, passwordMaxAgeDays: config.auth.password_max_age_days, logger });
+  const refreshTokens = createRefreshTokens({
+    store: createRefreshTokenStore(db),
+    ttlSeconds: config.auth.refresh_ttl_seconds,
+    logger,
+  });
+  const auth = createAuthService({
+    users,
+    serviceAccounts,
+    issuer,
+    throttle,
+    refreshTokens,
+    passwordMaxAgeDays: config.auth.password_max_age_days,
+    logger,
+  });
   await auth.bootstrapAdmin(config.profile, config.auth.initial_admin_password);
   await auth.syncServiceClients(config.auth.service_clients);
 

@@ -106,6 +106,8 @@ export interface TokenBody {
   token_type: string;
   expires_in: number;
   password_change_required: boolean;
+  refresh_token?: string;
+  refresh_expires_in?: number;
 }
 
 export async function expectToken(response: Response): Promise<TokenBody> {

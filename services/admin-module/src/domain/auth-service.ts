@@ -2,7 +2,8 @@
 import { ArtError, isArtError, uuidv7, type Logger } from '@artstore/core';
 import type { TokenResponse } from '@artstore/contracts';
 import type { ServiceAccountStore } from '../store/service-accounts.js';
-import type { UserStore } from '../store/users.js';
+import type { UserRow, UserStore } from '../store/users.js';
+import type { RefreshTokens } from './refresh-tokens.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { assertPasswordPolicy, hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from './passwords.js';
 import type { TokenIssuer } from './token-issuer.js';
@@ -16,16 +17,47 @@ export interface AuthServiceDeps {
   serviceAccounts: ServiceAccountStore;
   issuer: TokenIssuer;
   throttle: LoginThrottle;
+  refreshTokens: RefreshTokens;
   /** Пароль старше этого требует смены при входе (SPEC AD-1). */
   passwordMaxAgeDays: number;
   logger: Logger;
   now?: () => Date;
 }
 
-export function createAuthService({ users, serviceAccounts, issuer, throttle, passwordMaxAgeDays, logger, now = () => new Date() }: AuthServiceDeps) {
+export function createAuthService(deps: AuthServiceDeps) {
+  const {
+    users,
+    serviceAccounts,
+    issuer,
+    throttle,
+    refreshTokens,
+    passwordMaxAgeDays,
+    logger,
+    now = () => new Date(),
+  } = deps;
   async function tokenFor(subject: Parameters<TokenIssuer['issue']>[0]): Promise<TokenResponse> {
     const { token, expiresIn } = await issuer.issue(subject);
-    return { access_token: token, token_type: 'Bearer', expires_in: expiresIn, password_change_required: subject.mustChangePassword };
+    return {
+      access_token: token,
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      password_change_required: subject.mustChangePassword,
+    };
+  }
+
+  /** Пара для пользователя: access-токен и refresh-токен (новое семейство при входе, то же — при ротации). */
+  async function userTokens(user: UserRow, familyId?: string): Promise<TokenResponse> {
+    const expired =
+      now().getTime() - new Date(user.password_changed_at).getTime() > passwordMaxAgeDays * 86_400_000;
+    const access = await tokenFor({
+      subject: user.id,
+      name: user.username,
+      kind: 'user',
+      roles: user.roles,
+      mustChangePassword: user.must_change_password || expired,
+    });
+    const refresh = await refreshTokens.issue(user.id, familyId);
+    return { ...access, refresh_token: refresh.token, refresh_expires_in: refresh.expiresIn };
   }
 
   return {
@@ -34,7 +66,9 @@ export function createAuthService({ users, serviceAccounts, issuer, throttle, pa
       const user = await users.byUsername(username);
       // Длиннее 72 байт пароль быть не может (политика): bcrypt сверил бы только первые 72 байта, и
       // пароль с тем же началом и любым хвостом прошёл бы. Такой ввод — неудача, без сверки.
-      const ok = Buffer.byteLength(password, 'utf8') <= MAX_PASSWORD_BYTES && (await verifyPassword(password, user?.password_hash));
+      const ok =
+        Buffer.byteLength(password, 'utf8') <= MAX_PASSWORD_BYTES &&
+        (await verifyPassword(password, user?.password_hash));
       if (!user || !ok) {
         await throttle.failed(username, ip);
         logger.warn({ username, ip }, 'auth_login_failed');
@@ -45,10 +79,30 @@ export function createAuthService({ users, serviceAccounts, issuer, throttle, pa
         throw new ArtError('AUTH_ACCOUNT_DISABLED');
       }
       await throttle.succeeded(username);
-      const expired = now().getTime() - new Date(user.password_changed_at).getTime() > passwordMaxAgeDays * 86_400_000;
-      const mustChangePassword = user.must_change_password || expired;
-      logger.info({ username, ip, must_change_password: mustChangePassword, password_expired: expired }, 'auth_login_succeeded');
-      return tokenFor({ subject: user.id, name: user.username, kind: 'user', roles: user.roles, mustChangePassword });
+      const tokens = await userTokens(user);
+      logger.info(
+        { username, ip, must_change_password: tokens.password_change_required },
+        'auth_login_succeeded',
+      );
+      return tokens;
+    },
+
+    /** Ротация (SPEC AD-3): предъявленный refresh-токен использован, выдаётся новая пара того же семейства. */
+    async refresh(refreshToken: string): Promise<TokenResponse> {
+      const { userId, familyId } = await refreshTokens.consume(refreshToken);
+      const user = await users.byId(userId);
+      if (!user || user.disabled) {
+        await refreshTokens.revokeFamily(familyId, 'user_unavailable');
+        throw new ArtError('AUTH_REFRESH_INVALID', 'Учётная запись удалена или отключена');
+      }
+      return userTokens(user, familyId);
+    },
+
+    /** Выход: семейство предъявленного refresh-токена или, без него, все refresh-токены пользователя. */
+    async logout(userId: string, refreshToken: string | undefined): Promise<void> {
+      if (refreshToken === undefined) await refreshTokens.revokeUser(userId, 'logout');
+      else await refreshTokens.revokeFamilyOf(refreshToken, userId, 'logout');
+      logger.info({ user_id: userId, all_sessions: refreshToken === undefined }, 'auth_logout');
     },
 
     async changePassword(userId: string, current: string, next: string): Promise<TokenResponse> {
@@ -60,8 +114,11 @@ export function createAuthService({ users, serviceAccounts, issuer, throttle, pa
       }
       assertPasswordPolicy(next, { username: user.username, previous: current });
       await users.setPassword(user.id, await hashPassword(next));
+      // Смена пароля завершает все прежние сессии (SPEC AD-3): их refresh-токены отозваны.
+      await refreshTokens.revokeUser(user.id, 'password_changed');
       logger.info({ username: user.username }, 'auth_password_changed');
-      return tokenFor({ subject: user.id, name: user.username, kind: 'user', roles: user.roles, mustChangePassword: false });
+      const changed = await users.byId(user.id);
+      return userTokens(changed!);
     },
 
     async clientCredentials(clientId: string, secret: string): Promise<TokenResponse> {
@@ -71,14 +128,23 @@ export function createAuthService({ users, serviceAccounts, issuer, throttle, pa
         logger.warn({ client_id: clientId }, 'auth_client_credentials_failed');
         throw new ArtError('AUTH_INVALID_CREDENTIALS', 'Неверный client_id или client_secret');
       }
-      return tokenFor({ subject: `svc:${clientId}`, name: clientId, kind: 'service', roles: account.roles, mustChangePassword: false });
+      return tokenFor({
+        subject: `svc:${clientId}`,
+        name: clientId,
+        kind: 'service',
+        roles: account.roles,
+        mustChangePassword: false,
+      });
     },
 
     /**
      * Первый администратор (SPEC AD-1): в embedded — admin/admin123, в production — пароль из
      * auth.initial_admin_password (отсутствующий или по умолчанию — отказ старта). Смена при первом входе — всегда.
      */
-    async bootstrapAdmin(profile: 'embedded' | 'production', initialPassword: string | undefined): Promise<void> {
+    async bootstrapAdmin(
+      profile: 'embedded' | 'production',
+      initialPassword: string | undefined,
+    ): Promise<void> {
       if ((await users.count()) > 0) return;
       let password = DEFAULT_ADMIN_PASSWORD;
       if (profile === 'production') {
@@ -93,7 +159,10 @@ export function createAuthService({ users, serviceAccounts, issuer, throttle, pa
         } catch (error) {
           // Это ошибка конфигурации, а не запроса: код CONFIG_INVALID и имя ключа, как у прочих отказов старта.
           if (!isArtError(error, 'PASSWORD_POLICY_VIOLATION')) throw error;
-          throw new ArtError('CONFIG_INVALID', `auth.initial_admin_password не проходит политику паролей: ${error.message}`);
+          throw new ArtError(
+            'CONFIG_INVALID',
+            `auth.initial_admin_password не проходит политику паролей: ${error.message}`,
+          );
         }
         password = initialPassword;
       }
@@ -110,7 +179,9 @@ export function createAuthService({ users, serviceAccounts, issuer, throttle, pa
     },
 
     /** Сервисные учётные записи из конфигурации (BY-7): секрет в БД только как bcrypt-хеш. */
-    async syncServiceClients(clients: readonly { client_id: string; client_secret: string; roles: string[] }[]): Promise<void> {
+    async syncServiceClients(
+      clients: readonly { client_id: string; client_secret: string; roles: string[] }[],
+    ): Promise<void> {
       for (const client of clients) {
         const existing = await serviceAccounts.byClientId(client.client_id);
         const same =
@@ -118,7 +189,11 @@ export function createAuthService({ users, serviceAccounts, issuer, throttle, pa
           existing.roles.join(',') === client.roles.join(',') &&
           (await verifyPassword(client.client_secret, existing.secret_hash));
         if (!same) {
-          await serviceAccounts.upsert({ client_id: client.client_id, secret_hash: await hashPassword(client.client_secret), roles: client.roles });
+          await serviceAccounts.upsert({
+            client_id: client.client_id,
+            secret_hash: await hashPassword(client.client_secret),
+            roles: client.roles,
+          });
           logger.info({ client_id: client.client_id, roles: client.roles }, 'service_account_synced');
         }
       }

@@ -8,14 +8,20 @@ export const BCRYPT_COST = 12;
 export const MIN_PASSWORD_CHARS = 12;
 export const MAX_PASSWORD_BYTES = 72;
 
-export function assertPasswordPolicy(password: string, context: { username: string; previous?: string }): void {
+export function assertPasswordPolicy(
+  password: string,
+  context: { username: string; previous?: string },
+): void {
   const chars = [...password].length;
   const bytes = Buffer.byteLength(password, 'utf8');
   if (chars < MIN_PASSWORD_CHARS) {
     throw new ArtError('PASSWORD_POLICY_VIOLATION', `Пароль короче ${MIN_PASSWORD_CHARS} символов`);
   }
   if (bytes > MAX_PASSWORD_BYTES) {
-    throw new ArtError('PASSWORD_POLICY_VIOLATION', `Пароль длиннее ${MAX_PASSWORD_BYTES} байт в UTF-8 (предел bcrypt)`);
+    throw new ArtError(
+      'PASSWORD_POLICY_VIOLATION',
+      `Пароль длиннее ${MAX_PASSWORD_BYTES} байт в UTF-8 (предел bcrypt)`,
+    );
   }
   if (password.toLowerCase().includes(context.username.toLowerCase())) {
     throw new ArtError('PASSWORD_POLICY_VIOLATION', 'Пароль не должен содержать имя пользователя');

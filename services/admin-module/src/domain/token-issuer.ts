@@ -2,7 +2,15 @@
 // Ротация ключей по расписанию — задача admin-module AD-4; здесь — действующий ключ и JWKS.
 import { randomUUID } from 'node:crypto';
 import { ACCESS_TOKEN_TYPE } from '@artstore/core';
-import { exportJWK, exportPKCS8, generateKeyPair, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
+import {
+  exportJWK,
+  exportPKCS8,
+  generateKeyPair,
+  importPKCS8,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
 import type { MasterKey } from './master-key.js';
 import type { SigningKeyStore } from '../store/signing-keys.js';
 
@@ -60,7 +68,10 @@ async function ensureSigningKey(
 ): Promise<{ kid: string; privateKey: CryptoKey }> {
   let [current] = await store.active();
   if (!current) {
-    const { publicKey, privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+    const { publicKey, privateKey } = await generateKeyPair('RS256', {
+      modulusLength: 2048,
+      extractable: true,
+    });
     const kid = randomUUID().replaceAll('-', '');
     await store.insert({
       kid,
@@ -73,5 +84,8 @@ async function ensureSigningKey(
     [current] = await store.active();
   }
   if (!current) throw new Error('Ключ подписи не сохранился');
-  return { kid: current.kid, privateKey: await importPKCS8(masterKey.decrypt(current.private_key_encrypted), 'RS256') };
+  return {
+    kid: current.kid,
+    privateKey: await importPKCS8(masterKey.decrypt(current.private_key_encrypted), 'RS256'),
+  };
 }

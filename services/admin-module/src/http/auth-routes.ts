@@ -1,5 +1,11 @@
 import { ArtError, type Principal } from '@artstore/core';
-import type { ClientCredentialsRequest, LoginRequest, PasswordChangeRequest } from '@artstore/contracts';
+import type {
+  ClientCredentialsRequest,
+  LoginRequest,
+  LogoutRequest,
+  PasswordChangeRequest,
+  RefreshRequest,
+} from '@artstore/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../domain/auth-service.js';
 import type { TokenIssuer } from '../domain/token-issuer.js';
@@ -12,6 +18,8 @@ const tokenResponse = {
     token_type: { type: 'string', const: 'Bearer' },
     expires_in: { type: 'integer' },
     password_change_required: { type: 'boolean' },
+    refresh_token: { type: 'string' },
+    refresh_expires_in: { type: 'integer' },
   },
 } as const;
 
@@ -38,6 +46,47 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
       },
     },
     async (request) => auth.login(request.body.username, request.body.password, request.ip),
+  );
+
+  app.post<{ Body: RefreshRequest }>(
+    '/api/auth/refresh',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Новая пара токенов по refresh-токену; предъявленный становится использованным',
+        tags: ['auth'],
+        security: [],
+        body: {
+          type: 'object',
+          required: ['refresh_token'],
+          additionalProperties: false,
+          properties: { refresh_token: { type: 'string', minLength: 1, maxLength: 256 } },
+        },
+        response: { 200: tokenResponse },
+      },
+    },
+    async (request) => auth.refresh(request.body.refresh_token),
+  );
+
+  app.post<{ Body: LogoutRequest | undefined }>(
+    '/api/auth/logout',
+    {
+      config: { allowPendingPasswordChange: true },
+      schema: {
+        summary: 'Выход: отзыв семейства refresh-токена или, без него, всех сессий пользователя',
+        tags: ['auth'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { refresh_token: { type: 'string', minLength: 1, maxLength: 256 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const principal = userPrincipal(request.principal);
+      await auth.logout(principal.subject, request.body?.refresh_token);
+      return reply.code(204).send();
+    },
   );
 
   app.post<{ Body: ClientCredentialsRequest }>(
@@ -91,7 +140,10 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
 
   app.get(
     '/api/users/me',
-    { config: { allowPendingPasswordChange: true }, schema: { summary: 'Текущий пользователь', tags: ['users'] } },
+    {
+      config: { allowPendingPasswordChange: true },
+      schema: { summary: 'Текущий пользователь', tags: ['users'] },
+    },
     (request, reply) => {
       const principal = userPrincipal(request.principal);
       return reply.send({
@@ -106,7 +158,10 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
 
   app.get(
     '/.well-known/jwks.json',
-    { config: { public: true }, schema: { summary: 'Открытые ключи подписи токенов (JWKS)', tags: ['auth'], security: [] } },
+    {
+      config: { public: true },
+      schema: { summary: 'Открытые ключи подписи токенов (JWKS)', tags: ['auth'], security: [] },
+    },
     async (_request, reply) => {
       // Короткое кеширование: новый ключ публикуется заранее (SPEC AD-4), клиенты успевают его увидеть.
       void reply.header('cache-control', 'public, max-age=60');

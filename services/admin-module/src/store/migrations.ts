@@ -46,4 +46,23 @@ export const adminMigrations: Migration[] = [
       create index admin_login_failures_key on admin_login_failures (key, failed_at);
     `,
   },
+  {
+    // Refresh-токены (SPEC AD-3): в БД только sha256 токена; семейство — цепочка ротаций одного входа.
+    id: '0003_refresh_tokens',
+    sql: `
+      create table admin_refresh_tokens (
+        id uuid primary key,
+        family_id uuid not null,
+        user_id uuid not null references admin_users (id) on delete cascade,
+        token_hash text not null unique,
+        created_at timestamptz not null,
+        expires_at timestamptz not null,
+        used_at timestamptz,
+        revoked_at timestamptz,
+        revoked_reason text
+      );
+      create index admin_refresh_tokens_family on admin_refresh_tokens (family_id);
+      create index admin_refresh_tokens_user on admin_refresh_tokens (user_id) where revoked_at is null;
+    `,
+  },
 ];

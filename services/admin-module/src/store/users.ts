@@ -31,7 +31,15 @@ export function createUserStore(db: Queryable) {
       const { rowCount } = await db.query(
         `insert into admin_users (id, username, password_hash, roles, disabled, must_change_password, password_changed_at, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $7, now(), now()) on conflict (username) do nothing`,
-        [user.id, user.username, user.password_hash, user.roles, user.disabled, user.must_change_password, user.password_changed_at],
+        [
+          user.id,
+          user.username,
+          user.password_hash,
+          user.roles,
+          user.disabled,
+          user.must_change_password,
+          user.password_changed_at,
+        ],
       );
       return rowCount === 1;
     },
