@@ -34,6 +34,10 @@ export const errorCatalog = {
   AUTH_REFRESH_INVALID: { status: 401, title: 'Refresh-токен недействителен' },
   PASSWORD_CHANGE_REQUIRED: { status: 403, title: 'Требуется смена пароля' },
   PASSWORD_POLICY_VIOLATION: { status: 400, title: 'Пароль не соответствует политике' },
+  USER_NOT_FOUND: { status: 404, title: 'Пользователь не найден' },
+  USERNAME_TAKEN: { status: 409, title: 'Имя пользователя занято' },
+  USER_CHANGE_NOT_FOUND: { status: 404, title: 'Ожидающее изменение не найдено' },
+  USER_CHANGE_SELF_APPROVAL: { status: 409, title: 'Изменение одобряет другой администратор' },
   FORBIDDEN: { status: 403, title: 'Недостаточно прав' },
   // Файлы и хранение
   FILE_NOT_FOUND: { status: 404, title: 'Файл не найден' },

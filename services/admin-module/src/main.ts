@@ -12,8 +12,10 @@ import { createAuthService } from './domain/auth-service.js';
 import { createLoginThrottle } from './domain/login-throttle.js';
 import { masterKeyFrom } from './domain/master-key.js';
 import { createRefreshTokens } from './domain/refresh-tokens.js';
+import { createUserAdmin } from './domain/user-admin.js';
 import { createTokenIssuer } from './domain/token-issuer.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
+import { registerUserRoutes } from './http/user-routes.js';
 import { adminMigrations } from './store/migrations.js';
 import { createLoginFailureStore } from './store/login-failures.js';
 import { createRefreshTokenStore } from './store/refresh-tokens.js';
@@ -70,5 +72,6 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
     ...serverOptionsFrom(config),
   });
   registerAuthRoutes(app, auth, issuer);
+  registerUserRoutes(app, createUserAdmin({ db, refreshTokens, logger }));
   return listen(ADMIN_MODULE, app, config.services.admin);
 }

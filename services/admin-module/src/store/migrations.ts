@@ -65,4 +65,21 @@ export const adminMigrations: Migration[] = [
       create index admin_refresh_tokens_user on admin_refresh_tokens (user_id) where revoked_at is null;
     `,
   },
+  {
+    // Изменения системного администратора ждут одобрения второго администратора (SPEC AD-1).
+    id: '0004_pending_user_changes',
+    sql: `
+      create table admin_pending_user_changes (
+        id uuid primary key,
+        user_id uuid not null references admin_users (id) on delete cascade,
+        change jsonb not null,
+        requested_by uuid not null,
+        requested_at timestamptz not null,
+        decided_by uuid,
+        decided_at timestamptz,
+        status text not null check (status in ('pending', 'approved', 'rejected'))
+      );
+      create unique index admin_users_username_ci on admin_users (lower(username));
+    `,
+  },
 ];

@@ -43,6 +43,46 @@ export function createUserStore(db: Queryable) {
       );
       return rowCount === 1;
     },
+    /** Новый пользователь с временным паролем; false — имя занято (без учёта регистра). */
+    async create(user: {
+      id: string;
+      username: string;
+      password_hash: string;
+      roles: string[];
+    }): Promise<boolean> {
+      try {
+        await db.query(
+          `insert into admin_users (id, username, password_hash, roles, disabled, must_change_password, password_changed_at, created_at, updated_at)
+           values ($1, $2, $3, $4, false, true, now(), now(), now())`,
+          [user.id, user.username, user.password_hash, user.roles],
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof Error && 'code' in error && error.code === '23505') return false;
+        throw error;
+      }
+    },
+    async list(): Promise<UserRow[]> {
+      const { rows } = await db.query<UserRow>('select * from admin_users order by username');
+      return rows;
+    },
+    /** Новые роли и/или признак отключения; возвращает обновлённую строку. */
+    async update(id: string, patch: { roles?: string[]; disabled?: boolean }): Promise<UserRow | undefined> {
+      const { rows } = await db.query<UserRow>(
+        `update admin_users set roles = coalesce($2, roles), disabled = coalesce($3, disabled), updated_at = now()
+         where id = $1 returning *`,
+        [id, patch.roles ?? null, patch.disabled ?? null],
+      );
+      return rows[0];
+    },
+    /** Пароль, заданный администратором: временный — владелец обязан сменить его при входе. */
+    async resetPassword(id: string, passwordHash: string): Promise<void> {
+      await db.query(
+        `update admin_users set password_hash = $2, must_change_password = true, password_changed_at = now(), updated_at = now()
+         where id = $1`,
+        [id, passwordHash],
+      );
+    },
     async setPassword(id: string, passwordHash: string): Promise<void> {
       await db.query(
         `update admin_users set password_hash = $2, must_change_password = false, password_changed_at = now(), updated_at = now()

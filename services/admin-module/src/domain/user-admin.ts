@@ -1,0 +1,145 @@
+// Управление пользователями (SPEC AD-1): создание, роли, отключение, временный пароль. Системный
+// администратор защищён: любое изменение его учётной записи другим администратором — только запрос,
+// который вступает в силу после одобрения второго администратора (не того, кто запросил).
+import { ArtError, uuidv7, type Queryable, type Logger } from '@artstore/core';
+import {
+  createPendingChangeStore,
+  type PendingChangeRow,
+  type UserChange,
+} from '../store/pending-changes.js';
+import { createUserStore, type UserRow } from '../store/users.js';
+import { SYSTEM_ADMIN } from './auth-service.js';
+import { assertPasswordPolicy, hashPassword } from './passwords.js';
+import type { RefreshTokens } from './refresh-tokens.js';
+
+/** Пользователь в ответах API: без хеша пароля. */
+export interface UserView {
+  id: string;
+  username: string;
+  roles: string[];
+  disabled: boolean;
+  password_change_required: boolean;
+  password_changed_at: string;
+  created_at: string;
+}
+
+export function userView(row: UserRow): UserView {
+  return {
+    id: row.id,
+    username: row.username,
+    roles: row.roles,
+    disabled: row.disabled,
+    password_change_required: row.must_change_password,
+    password_changed_at: new Date(row.password_changed_at).toISOString(),
+    created_at: new Date(row.created_at).toISOString(),
+  };
+}
+
+export type ChangeOutcome = { applied: UserView } | { pending: PendingChangeRow };
+
+export interface UserAdminDeps {
+  db: Queryable;
+  refreshTokens: RefreshTokens;
+  logger: Logger;
+}
+
+export function createUserAdmin({ db, refreshTokens, logger }: UserAdminDeps) {
+  const users = createUserStore(db);
+  const changes = createPendingChangeStore(db);
+
+  async function existing(id: string): Promise<UserRow> {
+    const row = await users.byId(id);
+    if (!row) throw new ArtError('USER_NOT_FOUND', `Пользователя ${id} нет`);
+    return row;
+  }
+
+  /** Применяет изменение; отключение и новый пароль завершают все сессии пользователя. */
+  async function apply(user: UserRow, change: UserChange): Promise<UserView> {
+    if (change.password_hash !== undefined) await users.resetPassword(user.id, change.password_hash);
+    const updated = await users.update(user.id, { roles: change.roles, disabled: change.disabled });
+    if (change.disabled === true || change.password_hash !== undefined)
+      await refreshTokens.revokeUser(user.id, 'changed_by_admin');
+    return userView(updated!);
+  }
+
+  /** Изменение чужой учётной записи: системного администратора — через одобрение. */
+  async function change(id: string, requested: UserChange, actorId: string): Promise<ChangeOutcome> {
+    const user = await existing(id);
+    if (user.username !== SYSTEM_ADMIN || user.id === actorId) {
+      const applied = await apply(user, requested);
+      logger.info({ user_id: id, actor: actorId, change: describe(requested) }, 'user_changed');
+      return { applied };
+    }
+    const pending = { id: uuidv7(), user_id: id, change: requested, requested_by: actorId };
+    await changes.insert(pending);
+    logger.warn(
+      { change_id: pending.id, user_id: id, actor: actorId, change: describe(requested) },
+      'system_admin_change_requested',
+    );
+    return { pending: (await changes.byId(pending.id))! };
+  }
+
+  return {
+    async list(): Promise<UserView[]> {
+      return (await users.list()).map(userView);
+    },
+    async get(id: string): Promise<UserView> {
+      return userView(await existing(id));
+    },
+    /** Новый пользователь с временным паролем: сменить его обязательно при первом входе. */
+    async create(
+      input: { username: string; password: string; roles: string[] },
+      actorId: string,
+    ): Promise<UserView> {
+      assertPasswordPolicy(input.password, { username: input.username });
+      const id = uuidv7();
+      const created = await users.create({
+        id,
+        username: input.username,
+        password_hash: await hashPassword(input.password),
+        roles: input.roles,
+      });
+      if (!created) throw new ArtError('USERNAME_TAKEN', `Имя ${input.username} уже занято`);
+      logger.info(
+        { user_id: id, username: input.username, roles: input.roles, actor: actorId },
+        'user_created',
+      );
+      return userView(await existing(id));
+    },
+    update: (id: string, patch: { roles?: string[]; disabled?: boolean }, actorId: string) =>
+      change(id, patch, actorId),
+    async resetPassword(id: string, password: string, actorId: string): Promise<ChangeOutcome> {
+      const user = await existing(id);
+      assertPasswordPolicy(password, { username: user.username });
+      return change(id, { password_hash: await hashPassword(password) }, actorId);
+    },
+    pendingChanges: () => changes.pending(),
+    /** Решение второго администратора: approve применяет изменение, reject — отклоняет. */
+    async decide(changeId: string, approve: boolean, actorId: string): Promise<UserView | null> {
+      const pending = await changes.byId(changeId);
+      if (!pending || pending.status !== 'pending')
+        throw new ArtError('USER_CHANGE_NOT_FOUND', `Ожидающего изменения ${changeId} нет`);
+      if (pending.requested_by === actorId) {
+        throw new ArtError(
+          'USER_CHANGE_SELF_APPROVAL',
+          'Изменение системного администратора решает другой администратор',
+        );
+      }
+      if (!(await changes.decide(changeId, actorId, approve ? 'approved' : 'rejected'))) {
+        throw new ArtError('USER_CHANGE_NOT_FOUND', `По изменению ${changeId} уже принято решение`);
+      }
+      logger.warn({ change_id: changeId, actor: actorId, approved: approve }, 'system_admin_change_decided');
+      return approve ? apply(await existing(pending.user_id), pending.change) : null;
+    },
+  };
+}
+export type UserAdmin = ReturnType<typeof createUserAdmin>;
+
+/** Что меняется — для журнала, без хеша пароля. */
+function describe(change: UserChange): Record<string, unknown> {
+  return {
+    roles: change.roles,
+    disabled: change.disabled,
+    password_reset: change.password_hash !== undefined,
+  };
+}
