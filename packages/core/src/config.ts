@@ -143,6 +143,11 @@ export const configSchema = z.strictObject({
       initial_admin_password: z.string().min(1).optional(),
       /** Ключ шифрования закрытых ключей в БД (32 байта, base64). Во встроенном режиме создаётся в data_dir. */
       master_key: z.string().min(1).optional(),
+      /**
+       * Сети (адреса или CIDR), из которых доступны административные маршруты admin-module —
+       * управление пользователями и т. п. (SPEC AD-11). Пусто — без ограничения.
+       */
+      admin_networks: z.array(z.string().min(1)).default([]),
       /** Срок refresh-токена пользователя, секунды (SPEC AD-3: 7 дней). */
       refresh_ttl_seconds: int(60, 90 * 86_400).default(7 * 86_400),
       /** Через сколько дней пароль пользователя требует смены при входе (SPEC AD-1). */

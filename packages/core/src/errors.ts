@@ -35,6 +35,7 @@ export const errorCatalog = {
   PASSWORD_CHANGE_REQUIRED: { status: 403, title: 'Требуется смена пароля' },
   PASSWORD_POLICY_VIOLATION: { status: 400, title: 'Пароль не соответствует политике' },
   USER_NOT_FOUND: { status: 404, title: 'Пользователь не найден' },
+  ADMIN_NETWORK_DENIED: { status: 403, title: 'Административные маршруты недоступны из этой сети' },
   USERNAME_TAKEN: { status: 409, title: 'Имя пользователя занято' },
   USER_CHANGE_NOT_FOUND: { status: 404, title: 'Ожидающее изменение не найдено' },
   USER_CHANGE_SELF_APPROVAL: { status: 409, title: 'Изменение одобряет другой администратор' },

@@ -14,6 +14,7 @@ import { masterKeyFrom } from './domain/master-key.js';
 import { createRefreshTokens } from './domain/refresh-tokens.js';
 import { createUserAdmin } from './domain/user-admin.js';
 import { createTokenIssuer } from './domain/token-issuer.js';
+import { registerAdminNetworkGuard } from './http/admin-network-guard.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerUserRoutes } from './http/user-routes.js';
 import { adminMigrations } from './store/migrations.js';
@@ -71,6 +72,8 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
     readiness: { database: () => db.ping(), coordination: () => coordination.ping() },
     ...serverOptionsFrom(config),
   });
+  // Управление — только из разрешённых сетей; вход, JWKS и собственный профиль — отовсюду.
+  registerAdminNetworkGuard(app, config.auth.admin_networks, ['/api/users']);
   registerAuthRoutes(app, auth, issuer);
   registerUserRoutes(app, createUserAdmin({ db, refreshTokens, logger }));
   return listen(ADMIN_MODULE, app, config.services.admin);

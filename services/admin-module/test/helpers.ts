@@ -30,6 +30,8 @@ export interface AdminOptions {
   serviceClients?: ServiceClientConfig[];
   /** auth.lockout (SPEC AD-2); по умолчанию — значения конфигурации. */
   lockout?: { account_failures?: number; ip_failures?: number; window?: number };
+  /** auth.admin_networks (SPEC AD-11). */
+  adminNetworks?: string[];
 }
 
 export interface RunningAdmin {
@@ -67,6 +69,7 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
             : { initial_admin_password: options.initialAdminPassword }),
           service_clients: options.serviceClients ?? [],
           ...(options.lockout === undefined ? {} : { lockout: options.lockout }),
+          ...(options.adminNetworks === undefined ? {} : { admin_networks: options.adminNetworks }),
         },
       },
     });
