@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createThrowawayPostgres, deleteKeysWithPrefix, testRedisUrl, uniqueTestPrefix } from '@artstore/adapters/testing';
+import { createThrowawayPostgres, deleteKeysWithPrefix, testRedisUrl, uniqueTestPrefix, type ThrowawayPostgres } from '@artstore/adapters/testing';
 import { CleanupStack, freePort } from '@artstore/core/testing';
 import { stringify } from 'yaml';
 
@@ -59,13 +59,7 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
     const clientSecret = randomBytes(24).toString('base64url');
     Object.assign(config, {
       profile: 'production',
-      database: {
-        host: pg.options.host,
-        port: pg.options.port,
-        username: pg.options.user,
-        ...(pg.options.password === undefined ? {} : { password: pg.options.password }),
-        database: pg.options.database,
-      },
+      database: databaseSection(pg),
       redis: { url: testRedisUrl(), key_prefix: redisPrefix },
       auth: {
         master_key: randomBytes(32).toString('base64'),
@@ -151,4 +145,15 @@ export function stopChild(child: ChildProcess, graceMs = 15_000): Promise<number
     });
     child.kill('SIGTERM');
   });
+}
+
+/** Секция database конфигурации ArtStore для одноразовой базы теста. */
+export function databaseSection(pg: ThrowawayPostgres): Record<string, unknown> {
+  return {
+    host: pg.options.host,
+    port: pg.options.port,
+    username: pg.options.user,
+    ...(pg.options.password === undefined ? {} : { password: pg.options.password }),
+    database: pg.options.database,
+  };
 }

@@ -26,6 +26,7 @@ import {
   type SeNode,
   type SeProcess,
 } from './se-crash-kit.js';
+import { databaseSection } from './harness.js';
 
 const LEASE_TTL_MS = 4000;
 /** Issue: другой узел берёт роль не позже чем через 30 с. */
@@ -56,13 +57,7 @@ describe('SE: смена мастера (kill -9, SIGSTOP) на PostgreSQL и Re
     cleanup.defer(() => rm(shared, { recursive: true, force: true }));
     for (const nodeId of ['node-a', 'node-b']) {
       const node = await prepareSeNode(issuer, nodeId, undefined, {
-        database: {
-          host: pg.options.host,
-          port: pg.options.port,
-          username: pg.options.user,
-          ...(pg.options.password === undefined ? {} : { password: pg.options.password }),
-          database: pg.options.database,
-        },
+        database: databaseSection(pg),
         redis: { url: testRedisUrl(), key_prefix: redisPrefix },
         storage: {
           node_id: nodeId,
