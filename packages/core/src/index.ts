@@ -11,3 +11,4 @@ export * from './ids.js';
 export * from './runtime.js';
 export * from './fs/fsync-directory.js';
 export * from './concurrency/group-batcher.js';
+export * from './canonical-json.js';

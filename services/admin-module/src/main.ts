@@ -8,6 +8,7 @@ import {
   type RunningService,
   type ServiceRuntime,
 } from '@artstore/core';
+import { createAudit } from './domain/audit.js';
 import { createAuthService } from './domain/auth-service.js';
 import { createLoginThrottle } from './domain/login-throttle.js';
 import { masterKeyFrom } from './domain/master-key.js';
@@ -15,8 +16,10 @@ import { createRefreshTokens } from './domain/refresh-tokens.js';
 import { createUserAdmin } from './domain/user-admin.js';
 import { createTokenIssuer } from './domain/token-issuer.js';
 import { registerAdminNetworkGuard } from './http/admin-network-guard.js';
+import { registerAuditRoutes } from './http/audit-routes.js';
 import { registerAuthRoutes } from './http/auth-routes.js';
 import { registerUserRoutes } from './http/user-routes.js';
+import { createAuditLogStore } from './store/audit-log.js';
 import { adminMigrations } from './store/migrations.js';
 import { createLoginFailureStore } from './store/login-failures.js';
 import { createRefreshTokenStore } from './store/refresh-tokens.js';
@@ -47,6 +50,7 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
     windowMs: config.auth.lockout.window,
     logger,
   });
+  const audit = createAudit(createAuditLogStore(db), logger);
   const refreshTokens = createRefreshTokens({
     store: createRefreshTokenStore(db),
     ttlSeconds: config.auth.refresh_ttl_seconds,
@@ -58,6 +62,7 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
     issuer,
     throttle,
     refreshTokens,
+    audit,
     passwordMaxAgeDays: config.auth.password_max_age_days,
     logger,
   });
@@ -73,8 +78,9 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
     ...serverOptionsFrom(config),
   });
   // Управление — только из разрешённых сетей; вход, JWKS и собственный профиль — отовсюду.
-  registerAdminNetworkGuard(app, config.auth.admin_networks, ['/api/users']);
+  registerAdminNetworkGuard(app, config.auth.admin_networks, ['/api/users', '/api/audit']);
   registerAuthRoutes(app, auth, issuer);
-  registerUserRoutes(app, createUserAdmin({ db, refreshTokens, logger }));
+  registerUserRoutes(app, createUserAdmin({ db, refreshTokens, audit, logger }));
+  registerAuditRoutes(app, audit);
   return listen(ADMIN_MODULE, app, config.services.admin);
 }

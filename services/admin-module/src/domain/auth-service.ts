@@ -3,6 +3,7 @@ import { ArtError, isArtError, uuidv7, type Logger } from '@artstore/core';
 import type { TokenResponse } from '@artstore/contracts';
 import type { ServiceAccountStore } from '../store/service-accounts.js';
 import type { UserRow, UserStore } from '../store/users.js';
+import type { Audit } from './audit.js';
 import type { RefreshTokens } from './refresh-tokens.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { assertPasswordPolicy, hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from './passwords.js';
@@ -18,6 +19,8 @@ export interface AuthServiceDeps {
   issuer: TokenIssuer;
   throttle: LoginThrottle;
   refreshTokens: RefreshTokens;
+  /** Журнал аудита (SPEC AD-9): входы, выходы, смены пароля. */
+  audit: Pick<Audit, 'record'>;
   /** Пароль старше этого требует смены при входе (SPEC AD-1). */
   passwordMaxAgeDays: number;
   logger: Logger;
@@ -31,6 +34,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     issuer,
     throttle,
     refreshTokens,
+    audit,
     passwordMaxAgeDays,
     logger,
     now = () => new Date(),
@@ -72,10 +76,17 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (!user || !ok) {
         await throttle.failed(username, ip);
         logger.warn({ username, ip }, 'auth_login_failed');
+        await audit.record({ actor: username, action: 'auth.login.failed', details: { ip } });
         throw new ArtError('AUTH_INVALID_CREDENTIALS');
       }
       if (user.disabled) {
         logger.warn({ username, ip }, 'auth_login_disabled');
+        await audit.record({
+          actor: user.id,
+          action: 'auth.login.refused_disabled',
+          target: user.id,
+          details: { ip },
+        });
         throw new ArtError('AUTH_ACCOUNT_DISABLED');
       }
       await throttle.succeeded(username);
@@ -84,6 +95,12 @@ export function createAuthService(deps: AuthServiceDeps) {
         { username, ip, must_change_password: tokens.password_change_required },
         'auth_login_succeeded',
       );
+      await audit.record({
+        actor: user.id,
+        action: 'auth.login.succeeded',
+        target: user.id,
+        details: { ip },
+      });
       return tokens;
     },
 
@@ -103,6 +120,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (refreshToken === undefined) await refreshTokens.revokeUser(userId, 'logout');
       else await refreshTokens.revokeFamilyOf(refreshToken, userId, 'logout');
       logger.info({ user_id: userId, all_sessions: refreshToken === undefined }, 'auth_logout');
+      await audit.record({
+        actor: userId,
+        action: 'auth.logout',
+        target: userId,
+        details: { all_sessions: refreshToken === undefined },
+      });
     },
 
     async changePassword(userId: string, current: string, next: string): Promise<TokenResponse> {
@@ -117,6 +140,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       // Смена пароля завершает все прежние сессии (SPEC AD-3): их refresh-токены отозваны.
       await refreshTokens.revokeUser(user.id, 'password_changed');
       logger.info({ username: user.username }, 'auth_password_changed');
+      await audit.record({ actor: user.id, action: 'auth.password.changed', target: user.id });
       const changed = await users.byId(user.id);
       return userTokens(changed!);
     },

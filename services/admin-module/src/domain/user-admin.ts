@@ -10,6 +10,7 @@ import {
 import { createUserStore, type UserRow } from '../store/users.js';
 import { SYSTEM_ADMIN } from './auth-service.js';
 import { assertPasswordPolicy, hashPassword } from './passwords.js';
+import type { Audit } from './audit.js';
 import type { RefreshTokens } from './refresh-tokens.js';
 
 /** Пользователь в ответах API: без хеша пароля. */
@@ -40,10 +41,12 @@ export type ChangeOutcome = { applied: UserView } | { pending: PendingChangeRow 
 export interface UserAdminDeps {
   db: Queryable;
   refreshTokens: RefreshTokens;
+  /** Журнал аудита (SPEC AD-9): создание, изменения, запросы и решения по системному администратору. */
+  audit: Pick<Audit, 'record'>;
   logger: Logger;
 }
 
-export function createUserAdmin({ db, refreshTokens, logger }: UserAdminDeps) {
+export function createUserAdmin({ db, refreshTokens, audit, logger }: UserAdminDeps) {
   const users = createUserStore(db);
   const changes = createPendingChangeStore(db);
 
@@ -68,10 +71,22 @@ export function createUserAdmin({ db, refreshTokens, logger }: UserAdminDeps) {
     if (user.username !== SYSTEM_ADMIN || user.id === actorId) {
       const applied = await apply(user, requested);
       logger.info({ user_id: id, actor: actorId, change: describe(requested) }, 'user_changed');
+      await audit.record({
+        actor: actorId,
+        action: 'user.changed',
+        target: id,
+        details: describe(requested),
+      });
       return { applied };
     }
     const pending = { id: uuidv7(), user_id: id, change: requested, requested_by: actorId };
     await changes.insert(pending);
+    await audit.record({
+      actor: actorId,
+      action: 'user.change.requested',
+      target: id,
+      details: { change_id: pending.id, ...describe(requested) },
+    });
     logger.warn(
       { change_id: pending.id, user_id: id, actor: actorId, change: describe(requested) },
       'system_admin_change_requested',
@@ -104,6 +119,12 @@ export function createUserAdmin({ db, refreshTokens, logger }: UserAdminDeps) {
         { user_id: id, username: input.username, roles: input.roles, actor: actorId },
         'user_created',
       );
+      await audit.record({
+        actor: actorId,
+        action: 'user.created',
+        target: id,
+        details: { username: input.username, roles: input.roles },
+      });
       return userView(await existing(id));
     },
     update: (id: string, patch: { roles?: string[]; disabled?: boolean }, actorId: string) =>
@@ -129,6 +150,12 @@ export function createUserAdmin({ db, refreshTokens, logger }: UserAdminDeps) {
         throw new ArtError('USER_CHANGE_NOT_FOUND', `По изменению ${changeId} уже принято решение`);
       }
       logger.warn({ change_id: changeId, actor: actorId, approved: approve }, 'system_admin_change_decided');
+      await audit.record({
+        actor: actorId,
+        action: approve ? 'user.change.approved' : 'user.change.rejected',
+        target: pending.user_id,
+        details: { change_id: changeId },
+      });
       return approve ? apply(await existing(pending.user_id), pending.change) : null;
     },
   };

@@ -82,4 +82,29 @@ export const adminMigrations: Migration[] = [
       create unique index admin_users_username_ci on admin_users (lower(username));
     `,
   },
+  {
+    // Журнал аудита (SPEC AD-9, BY-8): цепочка хешей; изменить или удалить запись не даёт сама БД.
+    id: '0005_audit_log',
+    sql: `
+      create table admin_audit_log (
+        seq bigint primary key,
+        at timestamptz not null,
+        actor text not null,
+        action text not null,
+        target text,
+        details jsonb not null,
+        prev_hash text not null,
+        hash text not null
+      );
+      create function admin_audit_log_append_only() returns trigger language plpgsql as $$
+      begin
+        raise exception 'admin_audit_log: журнал аудита только дописывается (%)', tg_op using errcode = 'insufficient_privilege';
+      end;
+      $$;
+      create trigger admin_audit_log_no_update before update or delete on admin_audit_log
+        for each row execute function admin_audit_log_append_only();
+      create trigger admin_audit_log_no_truncate before truncate on admin_audit_log
+        for each statement execute function admin_audit_log_append_only();
+    `,
+  },
 ];

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { canonicalJson } from '@artstore/core';
 import { loadOrCreateAttrSigner, verifyAttrSignature, type AttrIntegrity } from './attr-signing.js';
-import { canonicalJson } from './canonical-json.js';
 
 describe('канонический JSON', () => {
   it('ключи по возрастанию на всех уровнях, без пробелов, undefined опускается', () => {

@@ -5,8 +5,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ArtError, type Logger } from '@artstore/core';
-import { canonicalJson } from './canonical-json.js';
+import { ArtError, canonicalJson, type Logger } from '@artstore/core';
 
 export const ATTR_SIGNATURE_ALG = 'Ed25519';
 

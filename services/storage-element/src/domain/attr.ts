@@ -2,8 +2,8 @@
 // кеш в БД и все индексы строятся из этих файлов.
 import { createHash } from 'node:crypto';
 import type { FileMetadata, FileRecord, FileStatus } from '@artstore/contracts';
+import { canonicalJson } from '@artstore/core';
 import type { AttrIntegrity } from './attr-signing.js';
-import { canonicalJson } from './canonical-json.js';
 
 export const ATTR_SCHEMA = 'artstore.attr/v1';
 
