@@ -3,6 +3,7 @@ import { Argument, Command, Option } from 'commander';
 import { isArtError, readClientEnv } from '@artstore/core';
 import { CliError, connect, type ApiClient } from './client.js';
 import { downloadFile, searchFiles, uploadFiles } from './commands/files.js';
+import { runAuditExport, runAuditVerify, type AuditCommandOptions } from './commands/audit.js';
 import { runSeRebuild } from './commands/se.js';
 import { runStart, STARTABLE, type Startable } from './commands/start.js';
 
@@ -23,6 +24,20 @@ se.command('rebuild')
   .option('--dry-run', 'ничего не менять, показать разницу')
   .addOption(new Option('--started-as <target>', 'как запускался SE: от этого зависит каталог встроенной БД').choices(['all', 'storage-element']).default('all'))
   .action(async (options: { config?: string; dataDir?: string; dryRun?: boolean; startedAs: 'all' | 'storage-element' }) => runSeRebuild(options));
+
+const audit = program.command('audit').description('Журнал аудита admin-module (прямо по его БД)');
+const auditSource = (command: Command) =>
+  command
+    .option('-c, --config <file>', 'YAML-файл конфигурации admin-module')
+    .option('--data-dir <dir>', 'каталог данных (перекрывает data_dir)')
+    .addOption(new Option('--started-as <target>', 'как запускался admin-module: от этого зависит каталог встроенной БД').choices(['all', 'admin-module']).default('all'));
+auditSource(audit.command('verify').description('Проверить цепочку хешей; подделка — код выхода 2 и номер записи')).action(
+  async (options: AuditCommandOptions) => runAuditVerify(options),
+);
+auditSource(audit.command('export').description('Выгрузить журнал: JSON lines или CSV'))
+  .addOption(new Option('--format <format>', 'формат').choices(['jsonl', 'csv']).default('jsonl'))
+  .option('-o, --out <file>', 'файл (не перезаписывается); иначе stdout')
+  .action(async (options: AuditCommandOptions & { format: 'jsonl' | 'csv'; out?: string }) => runAuditExport(options));
 
 function withConnection(command: Command): Command {
   const env = readClientEnv();

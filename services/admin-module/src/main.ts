@@ -5,10 +5,12 @@ import {
   runMigrations,
   serverOptionsFrom,
   verifierFromConfig,
+  type Database,
+  type Logger,
   type RunningService,
   type ServiceRuntime,
 } from '@artstore/core';
-import { createAudit } from './domain/audit.js';
+import { createAudit, type Audit } from './domain/audit.js';
 import { createAuthService } from './domain/auth-service.js';
 import { createLoginThrottle } from './domain/login-throttle.js';
 import { masterKeyFrom } from './domain/master-key.js';
@@ -28,6 +30,12 @@ import { createSigningKeyStore } from './store/signing-keys.js';
 import { createUserStore } from './store/users.js';
 
 export const ADMIN_MODULE = 'admin-module';
+
+/** Журнал аудита над БД admin-module — для `artstore audit verify|export` без запущенного сервиса. */
+export async function openAuditLog(db: Database, logger: Logger): Promise<Audit> {
+  await runMigrations(db, ADMIN_MODULE, adminMigrations);
+  return createAudit(createAuditLogStore(db), logger);
+}
 
 export async function startAdminModule(runtime: ServiceRuntime): Promise<RunningService> {
   const { config, db, coordination } = runtime;

@@ -87,6 +87,18 @@ describe('admin-module: журнал аудита через API', () => {
     });
   });
 
+  it('выгрузка: JSON lines и CSV потоком, с заголовком файла', async () => {
+    const jsonl = await get('/api/audit/export', adminToken);
+    assert.match(jsonl.headers.get('content-type') ?? '', /application\/x-ndjson/);
+    const lines = (await jsonl.text()).trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
+    assert.deepEqual(lines.map((r) => r.seq), lines.map((_, i) => i + 1));
+    const csv = await get('/api/audit/export?format=csv', adminToken);
+    assert.match(csv.headers.get('content-disposition') ?? '', /artstore-audit\.csv/);
+    const rows = (await csv.text()).split('\r\n').filter((line) => line !== '');
+    assert.equal(rows[0], 'seq,at,actor,action,target,details,prev_hash,hash');
+    assert.equal(rows.length, lines.length + 1);
+  });
+
   it('audit:read — у auditor есть, у reader нет', async () => {
     const first = await expectToken(
       await postJson(`${admin.url}/api/auth/login`, { username: 'auditor1', password: 'временный-пароль-9' }),
