@@ -133,6 +133,8 @@ export const configSchema = z.strictObject({
           jwks_url: z.url().optional(),
           /** Не чаще одного перезапроса JWKS за этот интервал при неизвестном kid. */
           jwks_cooldown_ms: int(0).default(30_000),
+          /** Плановое обновление JWKS: ключ, убранный admin-module из набора, перестаёт приниматься. */
+          jwks_refresh_ms: int(1000).default(300_000),
           clock_tolerance_seconds: int(0, 300).default(5),
         })
         .prefault({}),

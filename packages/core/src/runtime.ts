@@ -29,6 +29,7 @@ export function verifierFromConfig(config: Config): JwtVerifier {
     issuer: config.auth.jwt.issuer,
     audience: config.auth.jwt.audience,
     cooldownMs: config.auth.jwt.jwks_cooldown_ms,
+    refreshMs: config.auth.jwt.jwks_refresh_ms,
     clockToleranceSeconds: config.auth.jwt.clock_tolerance_seconds,
   });
 }

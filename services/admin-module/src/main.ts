@@ -62,6 +62,7 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
   const refreshTokens = createRefreshTokens({
     store: createRefreshTokenStore(db),
     ttlSeconds: config.auth.refresh_ttl_seconds,
+    audit,
     logger,
   });
   const auth = createAuthService({

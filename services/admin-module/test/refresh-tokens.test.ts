@@ -67,6 +67,8 @@ describe('admin-module: refresh-токены', () => {
     await expectProblem(await refresh(stolen.refresh_token!), 401, 'AUTH_REFRESH_INVALID');
     await expectProblem(await refresh(rotated.refresh_token!), 401, 'AUTH_REFRESH_INVALID');
     await expectToken(await refresh(other.refresh_token!));
+    const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from admin_audit_log where action = 'auth.refresh.reuse_detected'`);
+    assert.equal(rows[0]!.n, 1, 'повтор записан в журнал аудита');
   });
 
   it('одновременное предъявление одного токена: выигрывает не больше одного', async () => {

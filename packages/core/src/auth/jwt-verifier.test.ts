@@ -161,7 +161,11 @@ describe('createJwtVerifier (SPEC AD-4)', () => {
     assert.equal(principal.mustChangePassword, false);
     assert.equal(principal.tokenId, 'jti-1');
     assert.equal(principal.token, token);
-    assert.equal(await verifier.verify(token), principal, 'повторный токен берётся из кеша проверенных, без проверки подписи');
+    assert.equal(
+      await verifier.verify(token),
+      principal,
+      'повторный токен берётся из кеша проверенных, без проверки подписи',
+    );
     assert.equal(jwks.hits, 1);
     assert.deepEqual(refetches, ['ok']);
   });
@@ -353,6 +357,24 @@ describe('createJwtVerifier (SPEC AD-4)', () => {
     await rejectsWith(verifier.verify(await mint(key1)), 'AUTH_TOKEN_INVALID');
   });
 
+  it('плановое обновление JWKS: ключ, выведенный из набора, перестаёт приниматься (и из кеша проверенных); запрос не ждёт обновления', async () => {
+    const verifier = freshVerifier({ refreshMs: 60_000 });
+    const token = await mint(key1);
+    await verifier.verify(token);
+    serveKeys(jwks, [key2]);
+    clock += 59_000;
+    assert.ok(await verifier.verify(token), 'до срока обновления — прежний набор');
+    assert.equal(jwks.hits, 1);
+    clock += 1_000;
+    // Первый запрос после срока проверяется по прежним ключам и запускает обновление фоном.
+    assert.ok(await verifier.verify(token));
+    for (let i = 0; i < 100 && jwks.hits < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(jwks.hits, 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await rejectsWith(verifier.verify(token), 'AUTH_TOKEN_INVALID');
+    assert.ok(await verifier.verify(await mint(key2)), 'новый ключ принимается');
+  });
+
   it('JWKS недоступен, отвечает 500, не-JSON или не-JWKS — прежние ключи продолжают работать', async () => {
     const verifier = freshVerifier();
     const token = await mint(key1);
@@ -398,18 +420,11 @@ describe('createJwtVerifier (SPEC AD-4)', () => {
     const verifier = freshVerifier();
     const { kid: _kid, ...noKid } = key2.jwk;
     jwks.respond = (res) =>
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            keys: [
-              { ...key2.jwk, alg: 'RS512' },
-              noKid,
-              { kty: 'oct', k: 'c2VjcmV0', kid: 'hmac' },
-              key1.jwk,
-            ],
-          }),
-        );
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          keys: [{ ...key2.jwk, alg: 'RS512' }, noKid, { kty: 'oct', k: 'c2VjcmV0', kid: 'hmac' }, key1.jwk],
+        }),
+      );
     assert.ok(await verifier.verify(await mint(key1)));
     await rejectsWith(verifier.verify(await mint(key2)), 'AUTH_TOKEN_INVALID');
     assert.deepEqual(refetches, ['ok']);

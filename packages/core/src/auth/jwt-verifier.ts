@@ -1,7 +1,14 @@
 // Проверка access-токенов RS256 по удалённому JWKS (SPEC AD-4). Ключи кешируются; неизвестный kid
 // вызывает перезапрос JWKS не чаще раза за cooldown; при недоступности admin-module проверка
 // продолжается по уже известным ключам. Заголовки jku/x5u/jwk никогда не используются для поиска ключа.
-import { decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWK } from 'jose';
+import {
+  decodeProtectedHeader,
+  errors as joseErrors,
+  importJWK,
+  jwtVerify,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
 import { ArtError } from '../errors.js';
 import { createPrincipal, type Principal } from './principal.js';
 
@@ -22,6 +29,11 @@ export interface JwtVerifierOptions {
   issuer: string;
   audience: string;
   cooldownMs: number;
+  /**
+   * Плановое обновление набора ключей (фоном, при первой проверке после срока): ключ, выведенный
+   * из JWKS при ротации, перестаёт приниматься. Без него — только перезапрос при неизвестном kid.
+   */
+  refreshMs?: number;
   clockToleranceSeconds: number;
   fetchTimeoutMs?: number;
   /** Для тестов: подменяемые часы (мс). */
@@ -68,7 +80,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   async function fetchKeys(): Promise<void> {
     lastFetchAt = now();
     try {
-      const response = await fetch(options.jwksUrl, { signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 3000) });
+      const response = await fetch(options.jwksUrl, {
+        signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 3000),
+      });
       if (!response.ok) throw new Error(`JWKS: HTTP ${response.status}`);
       const body = (await response.json()) as { keys?: unknown };
       // «keys» обязателен (RFC 7517 §5): ответ без него (прокси, заглушка) — сбой, а не пустой набор,
@@ -76,7 +90,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       if (!Array.isArray(body.keys)) throw new Error('JWKS: нет массива keys');
       const fresh = new Map<string, CryptoKey>();
       for (const jwk of body.keys as JWK[]) {
-        if (jwk.kty !== 'RSA' || typeof jwk.kid !== 'string' || (jwk.alg !== undefined && jwk.alg !== 'RS256')) continue;
+        if (
+          jwk.kty !== 'RSA' ||
+          typeof jwk.kid !== 'string' ||
+          (jwk.alg !== undefined && jwk.alg !== 'RS256')
+        )
+          continue;
         fresh.set(jwk.kid, (await importJWK(jwk, 'RS256')) as CryptoKey);
       }
       keys.clear();
@@ -90,11 +109,27 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     }
   }
 
+  /** Перезапрос, если ни один не идёт; ждать его или нет, решает вызывающий. */
+  function refetch(): Promise<void> {
+    inFlight ??= fetchKeys().finally(() => (inFlight = undefined));
+    return inFlight;
+  }
+
+  /** Плановое обновление — фоном: запрос проверяется по текущим ключам и не ждёт admin-module. */
+  function refreshIfDue(): void {
+    if (
+      options.refreshMs !== undefined &&
+      keys.size > 0 &&
+      inFlight === undefined &&
+      now() - lastFetchAt >= options.refreshMs
+    ) {
+      void refetch();
+    }
+  }
+
   async function keyFor(kid: string): Promise<CryptoKey | undefined> {
     if (!keys.has(kid)) {
-      if (inFlight === undefined && now() - lastFetchAt >= options.cooldownMs) {
-        inFlight = fetchKeys().finally(() => (inFlight = undefined));
-      }
+      if (inFlight === undefined && now() - lastFetchAt >= options.cooldownMs) void refetch();
       // Уже идущий запрос ждут все, даже если cooldown не истёк: иначе при старте сервиса все
       // одновременные запросы, кроме первого, получили бы 401 (lastFetchAt уже выставлен, ключей ещё нет).
       if (inFlight !== undefined) await inFlight;
@@ -104,6 +139,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 
   return {
     async verify(token: string): Promise<Principal> {
+      refreshIfDue();
       const cached = cachedPrincipal(token);
       if (cached !== undefined) return cached;
       let header: ReturnType<typeof decodeProtectedHeader>;
@@ -136,7 +172,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         if (error instanceof joseErrors.JWTExpired) throw new ArtError('AUTH_TOKEN_EXPIRED');
         throw new ArtError('AUTH_TOKEN_INVALID', 'Подпись или поля токена не прошли проверку');
       }
-      const roles = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+      const roles = Array.isArray(claims.roles)
+        ? claims.roles.filter((r): r is string => typeof r === 'string')
+        : [];
       const principal = createPrincipal({
         subject: claims.sub!,
         username: claims.name ?? claims.sub!,
@@ -146,7 +184,11 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         tokenId: claims.jti!,
         token,
       });
-      remember(token, { principal, kid: header.kid, validUntilMs: (claims.exp! + options.clockToleranceSeconds) * 1000 });
+      remember(token, {
+        principal,
+        kid: header.kid,
+        validUntilMs: (claims.exp! + options.clockToleranceSeconds) * 1000,
+      });
       return principal;
     },
   };

@@ -16,7 +16,10 @@ const base = {
 describe('permissionsOf (SPEC AD-5)', () => {
   it('объединяет разрешения ролей', () => {
     assert.deepEqual([...permissionsOf(['reader'])], ['files:read']);
-    assert.deepEqual(new Set(permissionsOf(['reader', 'auditor'])), new Set(['files:read', 'audit:read', 'retention:read']));
+    assert.deepEqual(
+      new Set(permissionsOf(['reader', 'auditor'])),
+      new Set(['files:read', 'audit:read', 'retention:read']),
+    );
     assert.deepEqual(new Set(permissionsOf(['admin'])), new Set(permissions));
   });
 

@@ -32,7 +32,10 @@ export function createServiceTokenProvider(options: {
       throw new ArtError('UPSTREAM_UNAVAILABLE', `admin-module недоступен: ${(error as Error).message}`);
     }
     if (!response.ok) {
-      throw new ArtError('UPSTREAM_UNAVAILABLE', `admin-module отказал в токене сервиса: HTTP ${response.status}`);
+      throw new ArtError(
+        'UPSTREAM_UNAVAILABLE',
+        `admin-module отказал в токене сервиса: HTTP ${response.status}`,
+      );
     }
     const body = (await response.json()) as { access_token: string; expires_in: number };
     cached = { token: body.access_token, expiresAt: Date.now() + (body.expires_in - 60) * 1000 };

@@ -20,9 +20,12 @@ function csvLine(row: AuditRow): string {
   return `${cells.join(',')}\r\n`;
 }
 
-export async function* exportAudit(audit: Pick<Audit, 'page'>, format: AuditExportFormat): AsyncGenerator<string> {
+export async function* exportAudit(
+  audit: Pick<Audit, 'page'>,
+  format: AuditExportFormat,
+): AsyncGenerator<string> {
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\r\n`;
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const rows = await audit.page(after, 1000);
     if (rows.length === 0) return;
     for (const row of rows) yield format === 'csv' ? csvLine(row) : `${JSON.stringify(row)}\n`;

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ArtError, uuidv7, type Logger } from '@artstore/core';
 import type { RefreshTokenStore } from '../store/refresh-tokens.js';
+import type { Audit } from './audit.js';
 
 const PREFIX = 'rt_';
 
@@ -15,10 +16,12 @@ function hashToken(token: string): string {
 export interface RefreshTokensOptions {
   store: RefreshTokenStore;
   ttlSeconds: number;
+  /** Повтор использованного токена — событие безопасности в журнале аудита (SPEC AD-9). */
+  audit: Pick<Audit, 'record'>;
   logger: Logger;
 }
 
-export function createRefreshTokens({ store, ttlSeconds, logger }: RefreshTokensOptions) {
+export function createRefreshTokens({ store, ttlSeconds, audit, logger }: RefreshTokensOptions) {
   const invalid = () => new ArtError('AUTH_REFRESH_INVALID');
   return {
     /** Новый токен; familyId — при ротации, без него — новое семейство (вход). */
@@ -46,6 +49,12 @@ export function createRefreshTokens({ store, ttlSeconds, logger }: RefreshTokens
       if (row.used_at !== null || !(await store.markUsed(row.id))) {
         await store.revokeFamily(row.family_id, 'reuse_detected');
         logger.warn({ user_id: row.user_id, family_id: row.family_id }, 'auth_refresh_reuse_detected');
+        await audit.record({
+          actor: row.user_id,
+          action: 'auth.refresh.reuse_detected',
+          target: row.user_id,
+          details: { family_id: row.family_id },
+        });
         throw invalid();
       }
       return { userId: row.user_id, familyId: row.family_id };
