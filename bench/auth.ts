@@ -12,7 +12,7 @@ import { createPgliteDatabase } from '@artstore/adapters';
 import { createJwtVerifier } from '@artstore/core';
 import { CleanupStack, createTestTokenIssuer } from '@artstore/core/testing';
 import { BCRYPT_COST, hashPassword, verifyPassword } from '../services/admin-module/src/domain/passwords.js';
-import { expectToken, newMasterKey, postJson, startAdmin } from '../services/admin-module/test/helpers.js';
+import { activateUser, newMasterKey, postJson, startAdmin } from '../services/admin-module/test/helpers.js';
 import { invocation, machine, markdownTable, publishResults, runBenchmark, textTable, type Row } from './lib/report.js';
 
 const DEFAULTS = { tokens: '2000', logins: '40' } as const;
@@ -72,8 +72,7 @@ async function logins(): Promise<Row[]> {
   cleanup.defer(() => db.close());
   const admin = await startAdmin({ db, masterKey: newMasterKey(), lockout: { account_failures: 100, ip_failures: 10_000 } });
   cleanup.defer(() => admin.stop());
-  const first = await expectToken(await postJson(`${admin.url}/api/auth/login`, { username: 'admin', password: 'admin123' }));
-  await expectToken(await postJson(`${admin.url}/api/users/me/password`, { current_password: 'admin123', new_password: PASSWORD }, first.access_token));
+  await activateUser(admin, 'admin', 'admin123', PASSWORD);
   const login = async () => {
     const response = await postJson(`${admin.url}/api/auth/login`, { username: 'admin', password: PASSWORD });
     if (response.status !== 200) throw new Error(`вход: ${response.status} ${await response.text()}`);

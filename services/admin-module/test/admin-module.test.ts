@@ -17,14 +17,12 @@ import {
   type RunningAdmin,
 } from './helpers.js';
 
-
 const SERVICE_CLIENT = {
   client_id: 'query-module',
   client_secret: 'секрет-индексатора-2026',
   roles: ['indexer'],
 };
 const PRIVATE_JWK_FIELDS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
-
 
 describe('admin-module: встроенный профиль', () => {
   const masterKey = newMasterKey();
@@ -204,21 +202,18 @@ describe('admin-module: встроенный профиль', () => {
 
   // Схема входа — additionalProperties: false и type: string: тело проверяется строго
   // (packages/core/src/http/validation.ts), лишнее поле не вырезается молча, число не становится строкой.
-  it(
-    'лишнее поле или число вместо строки во входе → 400 VALIDATION_FAILED',
-    async () => {
-      await expectProblem(
-        await postJson(`${url}/api/auth/login`, { username: 'admin', password: newPassword, role: 'admin' }),
-        400,
-        'VALIDATION_FAILED',
-      );
-      await expectProblem(
-        await postJson(`${url}/api/auth/login`, { username: 'admin', password: 42 }),
-        400,
-        'VALIDATION_FAILED',
-      );
-    },
-  );
+  it('лишнее поле или число вместо строки во входе → 400 VALIDATION_FAILED', async () => {
+    await expectProblem(
+      await postJson(`${url}/api/auth/login`, { username: 'admin', password: newPassword, role: 'admin' }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    await expectProblem(
+      await postJson(`${url}/api/auth/login`, { username: 'admin', password: 42 }),
+      400,
+      'VALIDATION_FAILED',
+    );
+  });
 
   it('перезапуск над той же БД: тот же kid, старый токен действует; ключ в БД зашифрован; чужой мастер-ключ — отказ', async () => {
     const before = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;

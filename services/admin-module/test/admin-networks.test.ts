@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { createPgliteDatabase } from '@artstore/adapters';
 import { isArtError } from '@artstore/core';
 import { parseNetworks } from '../src/http/admin-network-guard.js';
-import { cyrillic, expectProblem, expectToken, newMasterKey, postJson, startAdmin } from './helpers.js';
+import { activateUser, cyrillic, expectProblem, newMasterKey, startAdmin } from './helpers.js';
 
 describe('admin-module: сети для административных маршрутов', () => {
   it('разбор списка: адреса и CIDR обеих версий; мусор и неверный префикс — CONFIG_INVALID', () => {
@@ -28,18 +28,7 @@ describe('admin-module: сети для административных мар�
     const db = await createPgliteDatabase();
     const admin = await startAdmin({ db, masterKey: newMasterKey(), adminNetworks: ['10.0.0.0/8'] });
     try {
-      const first = await expectToken(
-        await postJson(`${admin.url}/api/auth/login`, { username: 'admin', password: 'admin123' }),
-      );
-      const token = (
-        await expectToken(
-          await postJson(
-            `${admin.url}/api/users/me/password`,
-            { current_password: 'admin123', new_password: cyrillic(30) },
-            first.access_token,
-          ),
-        )
-      ).access_token;
+      const { token } = await activateUser(admin, 'admin', 'admin123', cyrillic(30));
       const get = (path: string, headers: Record<string, string> = {}) =>
         fetch(`${admin.url}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
       await expectProblem(await get('/api/users'), 403, 'ADMIN_NETWORK_DENIED');

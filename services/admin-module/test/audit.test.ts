@@ -10,13 +10,14 @@ import { createAudit } from '../src/domain/audit.js';
 import { createAuditLogStore } from '../src/store/audit-log.js';
 import { adminMigrations } from '../src/store/migrations.js';
 import {
+  activateUser,
   cyrillic,
   expectProblem,
   expectToken,
   newMasterKey,
   postJson,
-  startAdmin,
   type RunningAdmin,
+  startAdmin,
 } from './helpers.js';
 
 interface AuditRecord {
@@ -43,18 +44,7 @@ describe('admin-module: журнал аудита через API', () => {
       401,
       'AUTH_INVALID_CREDENTIALS',
     );
-    const first = await expectToken(
-      await postJson(`${admin.url}/api/auth/login`, { username: 'admin', password: 'admin123' }),
-    );
-    adminToken = (
-      await expectToken(
-        await postJson(
-          `${admin.url}/api/users/me/password`,
-          { current_password: 'admin123', new_password: PASSWORD },
-          first.access_token,
-        ),
-      )
-    ).access_token;
+    ({ token: adminToken } = await activateUser(admin, 'admin', 'admin123', PASSWORD));
   });
   after(async () => {
     await admin.stop();
@@ -90,8 +80,14 @@ describe('admin-module: журнал аудита через API', () => {
   it('выгрузка: JSON lines и CSV потоком, с заголовком файла', async () => {
     const jsonl = await get('/api/audit/export', adminToken);
     assert.match(jsonl.headers.get('content-type') ?? '', /application\/x-ndjson/);
-    const lines = (await jsonl.text()).trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
-    assert.deepEqual(lines.map((r) => r.seq), lines.map((_, i) => i + 1));
+    const lines = (await jsonl.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditRecord);
+    assert.deepEqual(
+      lines.map((r) => r.seq),
+      lines.map((_, i) => i + 1),
+    );
     const csv = await get('/api/audit/export?format=csv', adminToken);
     assert.match(csv.headers.get('content-disposition') ?? '', /artstore-audit\.csv/);
     const rows = (await csv.text()).split('\r\n').filter((line) => line !== '');

@@ -136,3 +136,30 @@ export function decodeJwt(token: string): {
     JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Record<string, unknown>;
   return { header: part(header), payload: part(payload) };
 }
+
+/**
+ * Первый вход с временным паролем (у admin — admin123) и обязательная смена на постоянный:
+ * токен без требования смены и id пользователя.
+ */
+export async function activateUser(
+  admin: Pick<RunningAdmin, 'url'>,
+  username: string,
+  temporary: string,
+  permanent: string,
+): Promise<{ token: string; id: string }> {
+  const first = await expectToken(
+    await postJson(`${admin.url}/api/auth/login`, { username, password: temporary }),
+  );
+  assert.equal(first.password_change_required, true, `${username}: временный пароль требует смены`);
+  const changed = await expectToken(
+    await postJson(
+      `${admin.url}/api/users/me/password`,
+      { current_password: temporary, new_password: permanent },
+      first.access_token,
+    ),
+  );
+  const me = (await (
+    await fetch(`${admin.url}/api/users/me`, { headers: { authorization: `Bearer ${changed.access_token}` } })
+  ).json()) as { id: string };
+  return { token: changed.access_token, id: me.id };
+}

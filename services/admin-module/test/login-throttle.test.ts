@@ -7,14 +7,15 @@ import { describe, it } from 'node:test';
 import { createPgliteDatabase } from '@artstore/adapters';
 import type { Database } from '@artstore/core';
 import {
+  activateUser,
+  type AdminOptions,
   cyrillic,
   expectProblem,
   expectToken,
   newMasterKey,
   postJson,
-  startAdmin,
-  type AdminOptions,
   type RunningAdmin,
+  startAdmin,
 } from './helpers.js';
 
 /** Пароль admin после обязательной смены: ровно 72 байта UTF-8. */
@@ -38,16 +39,7 @@ const login = (admin: RunningAdmin, username: string, password: string) =>
   postJson(`${admin.url}/api/auth/login`, { username, password });
 
 /** Первый вход admin/admin123 и обязательная смена на PASSWORD. */
-async function bootstrap(admin: RunningAdmin): Promise<void> {
-  const first = await expectToken(await login(admin, 'admin', 'admin123'));
-  await expectToken(
-    await postJson(
-      `${admin.url}/api/users/me/password`,
-      { current_password: 'admin123', new_password: PASSWORD },
-      first.access_token,
-    ),
-  );
-}
+const bootstrap = (admin: RunningAdmin) => activateUser(admin, 'admin', 'admin123', PASSWORD);
 
 describe('admin-module: ограничение неудачных входов и срок пароля', () => {
   it('после порога неудач учётная запись закрыта и для верного пароля; несуществующее имя — так же; успех снимает счёт', async () => {

@@ -5,13 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import { createPgliteDatabase } from '@artstore/adapters';
 import type { Database } from '@artstore/core';
 import {
+  activateUser,
   cyrillic,
   expectProblem,
   expectToken,
   newMasterKey,
   postJson,
-  startAdmin,
   type RunningAdmin,
+  startAdmin,
   type TokenBody,
 } from './helpers.js';
 
@@ -27,14 +28,7 @@ describe('admin-module: refresh-токены', () => {
   before(async () => {
     db = await createPgliteDatabase();
     admin = await startAdmin({ db, masterKey: newMasterKey() });
-    const first = await login('admin123');
-    await expectToken(
-      await postJson(
-        `${admin.url}/api/users/me/password`,
-        { current_password: 'admin123', new_password: PASSWORD },
-        first.access_token,
-      ),
-    );
+    await activateUser(admin, 'admin', 'admin123', PASSWORD);
   });
   after(async () => {
     await admin.stop();
@@ -67,7 +61,9 @@ describe('admin-module: refresh-токены', () => {
     await expectProblem(await refresh(stolen.refresh_token!), 401, 'AUTH_REFRESH_INVALID');
     await expectProblem(await refresh(rotated.refresh_token!), 401, 'AUTH_REFRESH_INVALID');
     await expectToken(await refresh(other.refresh_token!));
-    const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from admin_audit_log where action = 'auth.refresh.reuse_detected'`);
+    const { rows } = await db.query<{ n: number }>(
+      `select count(*)::int as n from admin_audit_log where action = 'auth.refresh.reuse_detected'`,
+    );
     assert.equal(rows[0]!.n, 1, 'повтор записан в журнал аудита');
   });
 
@@ -115,7 +111,9 @@ describe('admin-module: refresh-токены', () => {
     await expectProblem(await refresh('rt_поддельный'), 401, 'AUTH_REFRESH_INVALID');
     // Не тот тип токена ни в одну сторону: access-токен вместо refresh и refresh-токен вместо access.
     await expectProblem(await refresh(expiring.access_token), 400, 'VALIDATION_FAILED');
-    const asBearer = await fetch(`${admin.url}/api/users/me`, { headers: { authorization: `Bearer ${changed.refresh_token!}` } });
+    const asBearer = await fetch(`${admin.url}/api/users/me`, {
+      headers: { authorization: `Bearer ${changed.refresh_token!}` },
+    });
     await expectProblem(asBearer, 401, 'AUTH_TOKEN_INVALID');
   });
 });

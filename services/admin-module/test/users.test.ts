@@ -5,13 +5,14 @@ import { after, before, describe, it } from 'node:test';
 import { createPgliteDatabase } from '@artstore/adapters';
 import type { Database } from '@artstore/core';
 import {
+  activateUser,
   cyrillic,
   expectProblem,
   expectToken,
   newMasterKey,
   postJson,
-  startAdmin,
   type RunningAdmin,
+  startAdmin,
 } from './helpers.js';
 
 interface UserView {
@@ -40,24 +41,8 @@ describe('admin-module: пользователи', () => {
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  /** Вход с временным паролем и обязательная смена; возвращает токен и id. */
-  async function activate(
-    username: string,
-    temporary: string,
-    permanent: string,
-  ): Promise<{ token: string; id: string }> {
-    const first = await expectToken(await login(username, temporary));
-    assert.equal(first.password_change_required, true, `${username}: временный пароль требует смены`);
-    const changed = await expectToken(
-      await postJson(
-        `${admin.url}/api/users/me/password`,
-        { current_password: temporary, new_password: permanent },
-        first.access_token,
-      ),
-    );
-    const me = (await (await call('GET', '/api/users/me', changed.access_token)).json()) as { id: string };
-    return { token: changed.access_token, id: me.id };
-  }
+  const activate = (username: string, temporary: string, permanent: string) =>
+    activateUser(admin, username, temporary, permanent);
   async function createUser(username: string, roles: string[], password: string): Promise<UserView> {
     const response = await call('POST', '/api/users', adminToken, { username, password, roles });
     assert.equal(response.status, 201, await response.clone().text());
