@@ -29,7 +29,7 @@ import { storageElementMigrations } from '../services/storage-element/src/store/
 import { prepareSeNode, spawnSe, stopGracefully, waitReady, type SeProcess } from '../tests/e2e/se-crash-kit.js';
 import { writeAttrCorpus, type AttrCorpus } from './lib/attr-corpus.js';
 import { startBaseline } from './lib/baseline.js';
-import { BenchClient, percentile, runPool, type Target } from './lib/http-client.js';
+import { BenchClient, percentile, runPool, uploadSmallRound, type Target } from './lib/http-client.js';
 import { payloadSha256, payloadStream, smallFiles, type SmallFile } from './lib/payload.js';
 import { invocation, machine, markdownTable, publishResults, runBenchmark, textTable, type Row } from './lib/report.js';
 import { readCpuSeconds, readStatusBytes, RssSampler } from './lib/rss.js';
@@ -155,18 +155,8 @@ async function warmUp(side: Side, warmup: SmallFile[]): Promise<void> {
 async function measureSmall(side: Side, round: number, small: SmallFile[]): Promise<void> {
   const { target, sampler } = side;
   sampler.enter('small');
-  const latencies: number[] = [];
   const cpuBefore = side.pid === undefined ? undefined : readCpuSeconds(side.pid);
-  const started = performance.now();
-  const uploaded = await runPool(small.length, concurrency, async (i) => {
-    const file = small[i]!;
-    const t0 = performance.now();
-    const result = await client.upload(target, `${file.name}-r${round}`, file.bytes, file.bytes.length);
-    latencies.push(performance.now() - t0);
-    if (result.sha256 !== undefined && result.sha256 !== file.sha256) throw new Error(`${target.name}: sha256 ${file.name} на сервере не совпал`);
-    return result;
-  });
-  const seconds = (performance.now() - started) / 1000;
+  const { uploaded, latencies, seconds } = await uploadSmallRound(client, target, small, round, concurrency);
   const cpuAfter = side.pid === undefined ? undefined : readCpuSeconds(side.pid);
   const cpu =
     cpuBefore && cpuAfter

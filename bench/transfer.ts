@@ -14,7 +14,7 @@ import { CleanupStack } from '@artstore/core/testing';
 import { loginAndChangePassword } from '../tests/e2e/flow.js';
 import { startSystem } from '../tests/e2e/harness.js';
 import { startBaseline } from './lib/baseline.js';
-import { BenchClient, percentile, runPool, type Target, type Uploaded } from './lib/http-client.js';
+import { BenchClient, percentile, runPool, uploadSmallRound, type Target, type Uploaded } from './lib/http-client.js';
 import { payloadSha256, payloadStream, smallFiles, type SmallFile } from './lib/payload.js';
 import { invocation, machine, markdownTable, publishResults, runBenchmark, textTable, type Row } from './lib/report.js';
 import { findPidByArgument, readStatusBytes, RssSampler } from './lib/rss.js';
@@ -140,21 +140,11 @@ async function measureBig(side: Side, round: number, bigSha256: string): Promise
 async function measureSmall(side: Side, round: number, small: SmallFile[]): Promise<Omit<Round, 'bigUpload' | 'bigDownload'>> {
   const { target, sampler } = side;
   sampler.enter('small');
-  const uploadLatencies: number[] = [];
-  let started = performance.now();
-  const uploaded = await runPool(small.length, concurrency, async (i) => {
-    const file = small[i]!;
-    const t0 = performance.now();
-    const result = await client.upload(target, `${file.name}-r${round}`, file.bytes, file.bytes.length);
-    uploadLatencies.push(performance.now() - t0);
-    if (result.sha256 !== undefined && result.sha256 !== file.sha256) throw new Error(`${target.name}: sha256 ${file.name} на сервере не совпал`);
-    return result;
-  });
-  const smallUpload = (performance.now() - started) / 1000;
+  const { uploaded, latencies: uploadLatencies, seconds: smallUpload } = await uploadSmallRound(client, target, small, round, concurrency);
   await target.settle?.(uploaded);
 
   const downloadLatencies: number[] = [];
-  started = performance.now();
+  const started = performance.now();
   // Проверяются размер и sha256 каждого файла (а не только выборки): на 4 KiB это почти бесплатно.
   await runPool(uploaded.length, concurrency, async (i) => {
     const t0 = performance.now();

@@ -118,3 +118,27 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
+
+/**
+ * Раунд мелких файлов: загрузка всех с параллельностью concurrency, задержка каждой и сверка sha256
+ * из ответа сервера (если он его сообщает). Общая часть бенчмарков transfer и se.
+ */
+export async function uploadSmallRound(
+  client: BenchClient,
+  target: Target,
+  small: readonly { name: string; bytes: Buffer; sha256: string }[],
+  round: number,
+  concurrency: number,
+): Promise<{ uploaded: Uploaded[]; latencies: number[]; seconds: number }> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const uploaded = await runPool(small.length, concurrency, async (i) => {
+    const file = small[i]!;
+    const t0 = performance.now();
+    const result = await client.upload(target, `${file.name}-r${round}`, file.bytes, file.bytes.length);
+    latencies.push(performance.now() - t0);
+    if (result.sha256 !== undefined && result.sha256 !== file.sha256) throw new Error(`${target.name}: sha256 ${file.name} на сервере не совпал`);
+    return result;
+  });
+  return { uploaded, latencies, seconds: (performance.now() - started) / 1000 };
+}

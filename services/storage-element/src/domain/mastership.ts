@@ -39,7 +39,7 @@ export function createSoleMastership(epoch: number): Mastership {
 }
 
 /** Кто мастер: публикуется в координации, чтобы не-мастер мог перенаправить запись. */
-export interface MasterInfo {
+interface MasterInfo {
   node_id: string;
   url: string;
   epoch: number;
@@ -65,11 +65,11 @@ export interface ElectionOptions {
   now?: () => number;
 }
 
-export function leaseName(elementId: string): string {
+function leaseName(elementId: string): string {
   return `se-master-${elementId}`;
 }
 
-export function masterInfoKey(elementId: string): string {
+function masterInfoKey(elementId: string): string {
   return `se-master-info:${elementId}`;
 }
 

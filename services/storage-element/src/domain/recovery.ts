@@ -67,15 +67,18 @@ function isPutIntent(record: WalRecord): record is WalRecord & PutIntent {
 async function settleByCache(intent: WalRecord & (PutIntent | UpdateIntent), deps: RecoveryDeps): Promise<'finished' | 'rolled_back'> {
   const { blobs, cache, wal, logger } = deps;
   const row = await cache.get(intent.id);
-  const disk = await readAttr(blobs, intent.attr_path);
   let outcome: 'finished' | 'rolled_back' = 'finished';
   if (intent.op === 'put' && row === undefined) {
     await blobs.delete(intent.attr_path);
     await blobs.delete(intent.path);
     outcome = 'rolled_back';
-  } else if (row !== undefined && (disk === null || attrDigest(disk) !== attrDigest(row))) {
-    await blobs.put(intent.attr_path, Readable.from([serializeAttr(row)]));
-    outcome = 'rolled_back';
+  } else if (row !== undefined) {
+    // attr с диска читается, только когда есть с чем сверять: строка кеша — зафиксированная версия.
+    const disk = await readAttr(blobs, intent.attr_path);
+    if (disk === null || attrDigest(disk) !== attrDigest(row)) {
+      await blobs.put(intent.attr_path, Readable.from([serializeAttr(row)]));
+      outcome = 'rolled_back';
+    }
   }
   await wal.append({ type: outcome === 'finished' ? 'commit' : 'abort', tx: intent.tx, epoch: intent.epoch }, { durable: false });
   logger.info({ tx: intent.tx, file_id: intent.id, op: intent.op, outcome }, 'wal_transaction_settled_by_cache');

@@ -16,27 +16,24 @@ export function createWalSlot(): WalSlot {
     if (current === null) throw new ArtError('SE_NO_MASTER', 'Журнал узла закрыт: узел не мастер');
     return current;
   };
+  async function detach(): Promise<void> {
+    const wal = current;
+    current = null;
+    await wal?.close();
+  }
   return {
     attach(wal) {
       if (current !== null) throw new Error('Журнал уже открыт');
       current = wal;
     },
-    async detach() {
-      const wal = current;
-      current = null;
-      await wal?.close();
-    },
+    detach,
     async append(record, options) {
       return await open().append(record, options);
     },
     async checkpoint() {
       return await open().checkpoint();
     },
-    close: async () => {
-      const wal = current;
-      current = null;
-      await wal?.close();
-    },
+    close: detach,
     get failed() {
       return current?.failed ?? null;
     },
