@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
 import { expectProblemWith } from '@artstore/core/testing';
+import { generate } from 'otplib';
 
 export interface Session {
   token: string;
@@ -19,7 +20,10 @@ export async function api(base: string, path: string, init: RequestInit & { toke
 /** Ответы системы через шлюз — problem+json со строковым detail; type здесь не проверяется. */
 const expectProblem = expectProblemWith({ detail: true });
 
-/** Вход первого администратора и обязательная смена пароля. Возвращает рабочий токен. */
+/**
+ * Вход первого администратора, обязательная смена пароля и подключение двухфакторной аутентификации
+ * (роль admin требует её, SPEC AD-6). Возвращает рабочий токен.
+ */
 export async function loginAndChangePassword(base: string, initialPassword: string): Promise<Session> {
   const login = await api(base, '/api/auth/login', {
     method: 'POST',
@@ -48,9 +52,26 @@ export async function loginAndChangePassword(base: string, initialPassword: stri
     body: JSON.stringify({ current_password: initialPassword, new_password: 'Надёжный пароль 2026!' }),
   });
   assert.equal(changed.status, 200, await changed.clone().text());
-  const second = (await changed.json()) as { access_token: string; password_change_required: boolean };
+  const second = (await changed.json()) as { access_token: string; password_change_required: boolean; mfa_enrolment_required: boolean };
   assert.equal(second.password_change_required, false);
-  return { token: second.access_token };
+  assert.equal(second.mfa_enrolment_required, true);
+
+  // До подключения MFA всё прочее запрещено — в любом сервисе, не только в admin-module.
+  await expectProblem(await api(base, '/api/search?q=x', { token: second.access_token }), 403, 'MFA_ENROLMENT_REQUIRED');
+  const enrol = await api(base, '/api/auth/mfa/enrol', { method: 'POST', token: second.access_token });
+  assert.equal(enrol.status, 200, await enrol.clone().text());
+  const { secret } = (await enrol.json()) as { secret: string };
+  const confirmed = await api(base, '/api/auth/mfa/confirm', {
+    method: 'POST',
+    token: second.access_token,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code: await generate({ secret }) }),
+  });
+  assert.equal(confirmed.status, 200, await confirmed.clone().text());
+  const third = (await confirmed.json()) as { access_token: string; mfa_enrolment_required: boolean; recovery_codes: string[] };
+  assert.equal(third.mfa_enrolment_required, false);
+  assert.equal(third.recovery_codes.length, 10);
+  return { token: third.access_token };
 }
 
 export async function uploadSearchDownload(base: string, session: Session): Promise<{ id: string; bytes: Buffer }> {

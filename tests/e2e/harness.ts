@@ -157,3 +157,47 @@ export function databaseSection(pg: ThrowawayPostgres): Record<string, unknown> 
     database: pg.options.database,
   };
 }
+
+/** Отдельный процесс `artstore start <service>` (тесты отказов: kill -9, SIGSTOP). */
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Всё, что процесс напечатал (stdout и stderr). */
+  output(): string;
+  /** Промис выхода: код или сигнал. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Запускает `artstore start <service> --config <file>`; ARTSTORE_CONFIG и ARTSTORE_TEST_FAULTS из
+ * окружения теста не наследуются (только явно переданные в env). Остановка зарегистрирована в cleanup.
+ */
+export function spawnService(
+  service: string,
+  configFile: string,
+  options: { cwd: string; cleanup: CleanupStack; env?: Record<string, string>; logLevel?: string },
+): ServiceProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.ARTSTORE_CONFIG;
+  delete env.ARTSTORE_TEST_FAULTS;
+  Object.assign(env, options.env);
+  if (options.logLevel !== undefined) env.ARTSTORE_LOG__LEVEL = options.logLevel;
+  const child = spawn(process.execPath, [CLI, 'start', service, '--config', configFile], {
+    cwd: options.cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  options.cleanup.defer(() => stopChild(child, 5_000));
+  return { child, output: () => output, exited };
+}
+
+/** Ждёт /health/ready процесса; вышедший процесс — сразу ошибка с его выводом. */
+export function waitServiceReady(url: string, service: ServiceProcess, timeoutMs = 60_000): Promise<void> {
+  return waitReady(url, [service.child], () => service.output(), timeoutMs);
+}
+

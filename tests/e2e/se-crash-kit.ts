@@ -2,7 +2,6 @@
 // faults»): SE отдельным процессом `artstore start storage-element`, пачка параллельных сырых загрузок,
 // обход корня хранилища и журнала WAL после сбоя. Сами сценарии — в se-crash.test.ts.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +15,7 @@ import {
   type PublicSigningKey,
 } from '../../services/storage-element/src/domain/attr-signing.js';
 import { openWal, walDirectory, type WalRecord } from '../../services/storage-element/src/wal/index.js';
-import { CLI, stopChild } from './harness.js';
+import { spawnService, stopChild, waitServiceReady, type ServiceProcess } from './harness.js';
 
 export const ELEMENT_ID = 'se-crash';
 const ATTR_SUFFIX = '.attr.json';
@@ -92,13 +91,7 @@ export async function prepareTemplate(
   return { dataDir: node.dataDir, cleanup: node.cleanup };
 }
 
-export interface SeProcess {
-  child: ChildProcess;
-  /** Всё, что процесс напечатал (stdout и stderr). */
-  output(): string;
-  /** Промис выхода: код или сигнал. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+export type SeProcess = ServiceProcess;
 
 /**
  * Запускает `artstore start storage-element`. faults — значение ARTSTORE_TEST_FAULTS (без него
@@ -106,46 +99,17 @@ export interface SeProcess {
  * Остановка зарегистрирована в cleanup узла: процесс не переживёт тест даже при падении проверки.
  */
 export function spawnSe(node: SeNode, options: { faults?: string; logLevel?: string } = {}): SeProcess {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.ARTSTORE_CONFIG;
-  delete env.ARTSTORE_TEST_FAULTS;
-  if (options.faults !== undefined) env.ARTSTORE_TEST_FAULTS = options.faults;
-  if (options.logLevel !== undefined) env.ARTSTORE_LOG__LEVEL = options.logLevel;
-  const child = spawn(process.execPath, [CLI, 'start', 'storage-element', '--config', node.configFile], {
+  return spawnService('storage-element', node.configFile, {
     cwd: node.workDir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    cleanup: node.cleanup,
+    ...(options.faults === undefined ? {} : { env: { ARTSTORE_TEST_FAULTS: options.faults } }),
+    ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  node.cleanup.defer(() => stopChild(child, 5_000));
-  return { child, output: () => output, exited };
 }
 
-/** Ждёт /health/ready; вышедший процесс — сразу ошибка с его выводом. */
-export async function waitReady(node: SeNode, se: SeProcess, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (se.child.exitCode !== null || se.child.signalCode !== null) {
-      throw new Error(
-        `SE завершился при старте (${se.child.exitCode ?? se.child.signalCode})\n${se.output()}`,
-      );
-    }
-    try {
-      const response = await fetch(`${node.url}/health/ready`, { signal: AbortSignal.timeout(2_000) });
-      last = `${response.status} ${await response.text()}`;
-      if (response.ok) return;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`SE не готов за ${timeoutMs} мс: ${last}\n${se.output()}`);
+/** Ждёт /health/ready SE; вышедший процесс — сразу ошибка с его выводом. */
+export function waitReady(node: SeNode, se: SeProcess, timeoutMs = 60_000): Promise<void> {
+  return waitServiceReady(node.url, se, timeoutMs);
 }
 
 /** SIGKILL и ожидание выхода; вернувшийся сигнал обязан быть SIGKILL (процесс не успел выйти сам). */

@@ -1,13 +1,15 @@
 // Клиент CLI к работающей системе через единую точку входа (SPEC §9). Ошибки problem+json
 // показываются пользователю кодом и текстом, без стеков.
 import { Agent, request, type Dispatcher } from 'undici';
-import type { TokenResponse } from '@artstore/contracts';
+import type { LoginResponse, TokenResponse } from '@artstore/contracts';
 
 export interface ClientOptions {
   url: string;
   token?: string;
   username?: string;
   password?: string;
+  /** Код второго фактора (SPEC AD-6): TOTP или резервный код. */
+  otp?: string;
 }
 
 export class CliError extends Error {
@@ -46,11 +48,21 @@ export async function connect(options: ClientOptions): Promise<ApiClient> {
     if (!options.username || !options.password) {
       throw new CliError('Нужен токен (--token, ARTSTORE_TOKEN) или имя и пароль (--username/--password, ARTSTORE_USERNAME/ARTSTORE_PASSWORD)');
     }
-    const login = await json<TokenResponse>('POST', '/api/auth/login', { username: options.username, password: options.password });
-    if (login.password_change_required) {
+    const login = await json<LoginResponse>('POST', '/api/auth/login', { username: options.username, password: options.password });
+    let session: TokenResponse;
+    if ('mfa_required' in login) {
+      if (!options.otp) throw new CliError('Нужен код двухфакторной аутентификации: --otp или ARTSTORE_OTP');
+      session = await json<TokenResponse>('POST', '/api/auth/mfa/verify', { mfa_token: login.mfa_token, code: options.otp });
+    } else {
+      session = login;
+    }
+    if (session.password_change_required) {
       throw new CliError('Пароль нужно сменить: POST /api/users/me/password (или в консоли администратора)', 'PASSWORD_CHANGE_REQUIRED');
     }
-    token = login.access_token;
+    if (session.mfa_enrolment_required) {
+      throw new CliError('Подключите двухфакторную аутентификацию: POST /api/auth/mfa/enrol (или в консоли администратора)', 'MFA_ENROLMENT_REQUIRED');
+    }
+    token = session.access_token;
   }
   return { url: base, call, json, close: () => dispatcher.close() };
 }

@@ -3,7 +3,7 @@ import { Argument, Command, Option } from 'commander';
 import { isArtError, readClientEnv } from '@artstore/core';
 import { CliError, connect, type ApiClient } from './client.js';
 import { downloadFile, searchFiles, uploadFiles } from './commands/files.js';
-import { runAuditExport, runAuditVerify, type AuditCommandOptions } from './commands/audit.js';
+import { runAuditExport, runAuditPublicKey, runAuditVerify, type AuditCommandOptions, type AuditVerifyCommandOptions } from './commands/audit.js';
 import { runSeRebuild } from './commands/se.js';
 import { runStart, STARTABLE, type Startable } from './commands/start.js';
 
@@ -31,8 +31,13 @@ const auditSource = (command: Command) =>
     .option('-c, --config <file>', 'YAML-файл конфигурации admin-module')
     .option('--data-dir <dir>', 'каталог данных (перекрывает data_dir)')
     .addOption(new Option('--started-as <target>', 'как запускался admin-module: от этого зависит каталог встроенной БД').choices(['all', 'admin-module']).default('all'));
-auditSource(audit.command('verify').description('Проверить цепочку хешей; подделка — код выхода 2 и номер записи')).action(
-  async (options: AuditCommandOptions) => runAuditVerify(options),
+auditSource(audit.command('verify').description('Проверить цепочку хешей и подписанные контрольные точки; подделка или обрезка — код выхода 2 и номер записи'))
+  .option('--checkpoint <json|file>', 'контрольная точка, хранимая вне БД (GET /api/audit/checkpoints/latest)')
+  .option('--expect-head <seq:hash>', 'голова журнала «номер:хеш», хранимая вне БД')
+  .option('--public-key <json|file>', 'открытые ключи, хранимые вне БД (artstore audit public-key); иначе — из БД')
+  .action(async (options: AuditVerifyCommandOptions) => runAuditVerify(options));
+auditSource(audit.command('public-key').description('Открытые ключи подписи контрольных точек (JSON) — сохранить вне системы')).action(
+  async (options: AuditCommandOptions) => runAuditPublicKey(options),
 );
 auditSource(audit.command('export').description('Выгрузить журнал: JSON lines или CSV'))
   .addOption(new Option('--format <format>', 'формат').choices(['jsonl', 'csv']).default('jsonl'))
@@ -45,7 +50,8 @@ function withConnection(command: Command): Command {
     .addOption(new Option('--url <url>', 'адрес точки входа').default(env.url ?? 'http://127.0.0.1:4200'))
     .addOption(new Option('--token <token>', 'access-токен').default(env.token))
     .addOption(new Option('-u, --username <name>', 'имя пользователя').default(env.username))
-    .addOption(new Option('-p, --password <password>', 'пароль').default(env.password));
+    .addOption(new Option('-p, --password <password>', 'пароль').default(env.password))
+    .addOption(new Option('--otp <code>', 'код TOTP (или резервный), если подключена двухфакторная аутентификация').default(env.otp));
 }
 
 interface ConnectionOptions {
@@ -53,6 +59,7 @@ interface ConnectionOptions {
   token?: string;
   username?: string;
   password?: string;
+  otp?: string;
 }
 
 async function withClient<T>(options: ConnectionOptions, fn: (client: ApiClient) => Promise<T>): Promise<T> {

@@ -248,11 +248,12 @@ describe('serviceUrl и readClientEnv', () => {
   });
 
   it('readClientEnv берёт только переменные клиента', () => {
-    assert.deepEqual(readClientEnv({ ARTSTORE_URL: 'http://gw', ARTSTORE_TOKEN: 't', OTHER: 'x' }), {
+    assert.deepEqual(readClientEnv({ ARTSTORE_URL: 'http://gw', ARTSTORE_TOKEN: 't', ARTSTORE_OTP: '123456', OTHER: 'x' }), {
       url: 'http://gw',
       token: 't',
       username: undefined,
       password: undefined,
+      otp: '123456',
     });
   });
 });

@@ -5,13 +5,15 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ELEMENT_ID_PATTERN } from './auth/grants.js';
+import { rolePermissions } from './auth/permissions.js';
 import { ArtError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { parseSize } from './size.js';
 
 const ENV_PREFIX = 'ARTSTORE_';
 /** Переменные ARTSTORE_*, которые не являются ключами конфигурации. */
-const NON_CONFIG_ENV = new Set(['ARTSTORE_CONFIG', 'ARTSTORE_URL', 'ARTSTORE_TOKEN', 'ARTSTORE_USERNAME', 'ARTSTORE_PASSWORD']);
+const NON_CONFIG_ENV = new Set(['ARTSTORE_CONFIG', 'ARTSTORE_URL', 'ARTSTORE_TOKEN', 'ARTSTORE_USERNAME', 'ARTSTORE_PASSWORD', 'ARTSTORE_OTP']);
 const NON_CONFIG_ENV_PREFIXES = ['ARTSTORE_TEST_'];
 
 // Значения из окружения всегда строки: эти конструкторы принимают и строку, и «родной» тип YAML.
@@ -56,7 +58,7 @@ const endpoint = (defaultPort: number) =>
     .prefault({});
 
 const storageElementRef = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'латиница в нижнем регистре, цифры и «-»'),
+  id: z.string().regex(ELEMENT_ID_PATTERN, 'латиница в нижнем регистре, цифры и «-»'),
   url: z.url(),
   priority: int().default(100),
 });
@@ -87,6 +89,22 @@ export const configSchema = z.strictObject({
       cors: z.strictObject({ allowed_origins: list(z.string().min(1)).default([]) }).prefault({}),
       /** Отдавать /metrics без токена (SPEC AD-11: «metrics (configurable)»). */
       public_metrics: bool().default(true),
+      /**
+       * Ограничение частоты запросов (SPEC AD-11), бюджеты — на окно window: анонимным — на адрес,
+       * с токеном — на субъект, точкам /api/auth/* — на адрес. Превышение в block_after окнах
+       * (0 — без блокировки) блокирует клиента на block_for. Выбор значений — docs/security.md.
+       */
+      rate_limit: z
+        .strictObject({
+          enabled: bool().default(true),
+          window: duration().default(60_000),
+          max_anonymous: int(1).default(600),
+          max_authenticated: int(1).default(60_000),
+          max_auth_endpoints: int(1).default(120),
+          block_after: int(0, 1000).default(5),
+          block_for: duration().default(900_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   services: z
@@ -165,6 +183,42 @@ export const configSchema = z.strictObject({
           window: duration().default(3_600_000),
         })
         .prefault({}),
+      /**
+       * Двухфакторная аутентификация TOTP (SPEC AD-6): для пользователей с любой из required_roles она
+       * обязательна — до подключения их токен открывает только её подключение. issuer — имя сервиса в
+       * приложении-аутентификаторе (otpauth URI). Роль с опечаткой молча отключила бы требование — отказ.
+       */
+      mfa: z
+        .strictObject({
+          required_roles: list(
+            z.string().refine((role) => Object.hasOwn(rolePermissions, role), 'неизвестная роль'),
+          ).default(['admin']),
+          issuer: z.string().min(1).default('ArtStore'),
+        })
+        .prefault({}),
+      /**
+       * Ротация ключей подписи (SPEC AD-4): подписывающий ключ меняется каждые interval; следующий
+       * публикуется в JWKS за prepublish до начала подписи; check_interval — как часто лидер проверяет,
+       * не пора ли, и как часто прочие экземпляры перечитывают ключи.
+       */
+      key_rotation: z
+        .strictObject({
+          interval: duration().default(86_400_000),
+          prepublish: duration().default(3_600_000),
+          check_interval: duration().default(60_000),
+        })
+        .refine((r) => r.prepublish < r.interval, { message: 'prepublish должен быть меньше interval', path: ['prepublish'] })
+        .refine((r) => r.check_interval < r.prepublish, {
+          message: 'check_interval должен быть меньше prepublish: иначе экземпляр не успеет загрузить следующий ключ',
+          path: ['check_interval'],
+        })
+        .prefault({}),
+      /** Наибольший срок токена интеграции, дни (SPEC AD-3): внешней системе — не бессрочный доступ. */
+      integration_max_ttl_days: int(1, 3650).default(365),
+      /** Аренда лидера admin-module (ротация ключей, опрос SE, публикация обнаружения). */
+      leader_lease_ttl: duration()
+        .refine((ms) => ms >= 1000, 'не меньше 1s')
+        .default(10_000),
       /** Учётные данные этого сервиса для вызовов других сервисов (client_credentials, SPEC AD-3). */
       client: z.strictObject({ client_id: z.string().min(1), client_secret: z.string().min(8) }).optional(),
       /** Сервисные учётные записи, которые admin-module заводит при старте (конфигурация как код, BY-7). */
@@ -181,7 +235,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   storage: z
     .strictObject({
-      element_id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).default('se-local'),
+      element_id: z.string().regex(ELEMENT_ID_PATTERN).default('se-local'),
       /** Где лежат байты (SPEC SE-10): local — base_path на ФС; s3 — бакет (секция s3), в base_path только WAL. */
       type: z.enum(['local', 's3']).default('local'),
       /**
@@ -259,13 +313,35 @@ export const configSchema = z.strictObject({
     })
     .refine((s) => s.type !== 's3' || s.s3?.bucket !== undefined, { message: 'storage.type = s3 требует storage.s3.bucket', path: ['s3', 'bucket'] })
     .prefault({}),
-  /** Элементы хранения, известные ingester/query статически (до service discovery, SPEC AD-8). */
+  /**
+   * Элементы хранения в конфигурации. admin-module заносит их в реестр при старте (конфигурация как код,
+   * BY-7); ingester и query берут их, только если документа обнаружения нет ни в координации, ни в файле (AD-8).
+   */
   storage_elements: z.array(storageElementRef).default([]),
+  /**
+   * Обнаружение SE (SPEC AD-7, AD-8). poll_interval — как часто лидер admin-module опрашивает SE
+   * (готовность, режим, место); refresh_interval — как часто ingester и query перечитывают документ из
+   * координации на случай потерянного уведомления.
+   */
+  discovery: z
+    .strictObject({ poll_interval: duration().default(10_000), refresh_interval: duration().default(15_000) })
+    .prefault({}),
   query: z
     .strictObject({
       poll_interval_ms: int(50).default(2000),
       consistency_wait_ms: int(0, 60_000).default(5000),
       change_batch_size: int(1, 10_000).default(500),
+    })
+    .prefault({}),
+  /**
+   * Журнал аудита admin-module (SPEC AD-9, BY-8): подписанные контрольные точки цепочки — раз в
+   * checkpoint_interval и через каждые checkpoint_every записей. Обрезку хвоста, дописанного после
+   * последней точки, подпись не ловит: интервал — это окно такой потери.
+   */
+  audit: z
+    .strictObject({
+      checkpoint_interval: duration().default(300_000),
+      checkpoint_every: int(1, 1_000_000).default(1000),
     })
     .prefault({}),
 });
@@ -388,6 +464,8 @@ export function readClientEnv(env: NodeJS.ProcessEnv = process.env): {
   token?: string;
   username?: string;
   password?: string;
+  /** Код TOTP для входа с двухфакторной аутентификацией (SPEC AD-6). */
+  otp?: string;
 } {
-  return { url: env.ARTSTORE_URL, token: env.ARTSTORE_TOKEN, username: env.ARTSTORE_USERNAME, password: env.ARTSTORE_PASSWORD };
+  return { url: env.ARTSTORE_URL, token: env.ARTSTORE_TOKEN, username: env.ARTSTORE_USERNAME, password: env.ARTSTORE_PASSWORD, otp: env.ARTSTORE_OTP };
 }

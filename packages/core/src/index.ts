@@ -12,3 +12,5 @@ export * from './runtime.js';
 export * from './fs/fsync-directory.js';
 export * from './concurrency/group-batcher.js';
 export * from './canonical-json.js';
+export * from './audit/index.js';
+export * from './discovery/index.js';

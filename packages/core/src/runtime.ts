@@ -34,9 +34,26 @@ export function verifierFromConfig(config: Config): JwtVerifier {
   });
 }
 
-/** Общие параметры createServer из конфигурации. */
-export function serverOptionsFrom(config: Config) {
+/**
+ * Общие параметры createServer из конфигурации. coordination — общее хранилище счёта ограничения частоты
+ * (SPEC AD-11); без неё (шлюз: токены он не проверяет, сервисы за ним видят адрес клиента через
+ * X-Forwarded-For) запросы не ограничиваются.
+ */
+export function serverOptionsFrom(config: Config, coordination?: Coordination) {
+  const limits = config.http.rate_limit;
   return {
+    rateLimit:
+      coordination && limits.enabled
+        ? {
+            store: coordination,
+            windowMs: limits.window,
+            maxAnonymous: limits.max_anonymous,
+            maxAuthenticated: limits.max_authenticated,
+            maxAuthEndpoints: limits.max_auth_endpoints,
+            blockAfter: limits.block_after,
+            blockForMs: limits.block_for,
+          }
+        : undefined,
     corsOrigins: config.http.cors.allowed_origins,
     jsonBodyLimit: config.http.json_body_limit,
     maxHeaderSize: config.http.max_header_size,

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { createPgliteDatabase } from '@artstore/adapters';
 import { isArtError } from '@artstore/core';
 import { parseNetworks } from '../src/http/admin-network-guard.js';
-import { activateUser, cyrillic, expectProblem, newMasterKey, startAdmin } from './helpers.js';
+import { activateAdmin, cyrillic, expectProblem, newMasterKey, startAdmin } from './helpers.js';
 
 describe('admin-module: сети для административных маршрутов', () => {
   it('разбор списка: адреса и CIDR обеих версий; мусор и неверный префикс — CONFIG_INVALID', () => {
@@ -28,7 +28,7 @@ describe('admin-module: сети для административных мар�
     const db = await createPgliteDatabase();
     const admin = await startAdmin({ db, masterKey: newMasterKey(), adminNetworks: ['10.0.0.0/8'] });
     try {
-      const { token } = await activateUser(admin, 'admin', 'admin123', cyrillic(30));
+      const { token } = await activateAdmin(admin, 'admin', 'admin123', cyrillic(30));
       const get = (path: string, headers: Record<string, string> = {}) =>
         fetch(`${admin.url}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
       await expectProblem(await get('/api/users'), 403, 'ADMIN_NETWORK_DENIED');

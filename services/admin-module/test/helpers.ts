@@ -5,9 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createInProcessCoordination, createInProcessJobQueue } from '@artstore/adapters';
-import { createLogger, loadConfig, type Database } from '@artstore/core';
+import { createLogger, loadConfig, type Coordination, type Database, type JobQueue, type Logger } from '@artstore/core';
 import { expectProblemWith, freePort } from '@artstore/core/testing';
+import { generate } from 'otplib';
 import { startAdminModule } from '../src/index.js';
 
 export interface ServiceClientConfig {
@@ -32,6 +34,18 @@ export interface AdminOptions {
   lockout?: { account_failures?: number; ip_failures?: number; window?: number };
   /** auth.admin_networks (SPEC AD-11). */
   adminNetworks?: string[];
+  /** Журнал сервиса (например, createMemoryLogger — проверить событие); по умолчанию молчит. */
+  logger?: Logger;
+  /** Очередь задач (события аудита других сервисов, SPEC AD-9); переданную закрывает владелец. */
+  jobs?: JobQueue;
+  /** Секция audit (контрольные точки, SPEC AD-9). */
+  audit?: { checkpoint_interval?: number; checkpoint_every?: number };
+  /** Координация (несколько экземпляров admin, документ обнаружения SPEC AD-8); переданную закрывает владелец. */
+  coordination?: Coordination;
+  /** storage_elements — SE, объявленные в конфигурации (SPEC BY-7). */
+  storageElements?: { id: string; url: string; priority?: number }[];
+  /** Секция discovery (опрос SE, SPEC AD-7). */
+  discovery?: { poll_interval?: number };
 }
 
 export interface RunningAdmin {
@@ -46,11 +60,13 @@ export interface RunningAdmin {
  */
 export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
   const dataDir = await mkdtemp(join(tmpdir(), 'artstore-admin-it-'));
-  const coordination = createInProcessCoordination();
-  const jobs = createInProcessJobQueue();
+  const coordination = options.coordination ?? createInProcessCoordination();
+  const ownCoordination = options.coordination === undefined ? coordination : undefined;
+  const jobs = options.jobs ?? createInProcessJobQueue();
+  const ownJobs = options.jobs === undefined ? jobs : undefined;
   const release = async () => {
-    await jobs.close().catch(() => undefined);
-    await coordination.close().catch(() => undefined);
+    await ownJobs?.close().catch(() => undefined);
+    await ownCoordination?.close().catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
@@ -71,11 +87,14 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
           ...(options.lockout === undefined ? {} : { lockout: options.lockout }),
           ...(options.adminNetworks === undefined ? {} : { admin_networks: options.adminNetworks }),
         },
+        ...(options.audit === undefined ? {} : { audit: options.audit }),
+        ...(options.storageElements === undefined ? {} : { storage_elements: options.storageElements }),
+        ...(options.discovery === undefined ? {} : { discovery: options.discovery }),
       },
     });
     const service = await startAdminModule({
       config,
-      logger: createLogger({ level: 'silent' }),
+      logger: options.logger ?? createLogger({ level: 'silent' }),
       db: options.db,
       coordination,
       jobs,
@@ -109,6 +128,7 @@ export interface TokenBody {
   token_type: string;
   expires_in: number;
   password_change_required: boolean;
+  mfa_enrolment_required: boolean;
   refresh_token?: string;
   refresh_expires_in?: number;
 }
@@ -139,7 +159,8 @@ export function decodeJwt(token: string): {
 
 /**
  * Первый вход с временным паролем (у admin — admin123) и обязательная смена на постоянный:
- * токен без требования смены и id пользователя.
+ * токен без требования смены и id пользователя. Если роль требует MFA (admin), токен ещё требует её
+ * подключения — для полного доступа activateAdmin.
  */
 export async function activateUser(
   admin: Pick<RunningAdmin, 'url'>,
@@ -162,4 +183,82 @@ export async function activateUser(
     await fetch(`${admin.url}/api/users/me`, { headers: { authorization: `Bearer ${changed.access_token}` } })
   ).json()) as { id: string };
   return { token: changed.access_token, id: me.id };
+}
+
+const TOTP_STEP_MS = 30_000;
+/** Последний шаг времени, код которого выдан по секрету: сервер принимает код один раз (SPEC AD-6). */
+const usedSteps = new Map<string, number>();
+
+/**
+ * Код TOTP, которого сервер ещё не видел: шаг текущий или, если он уже использован, следующий (сервер
+ * допускает шаг вперёд). Если и следующий занят — ждём смены шага, как ждал бы человек.
+ */
+export async function totpCode(secret: string): Promise<string> {
+  const current = Math.floor(Date.now() / TOTP_STEP_MS);
+  const step = Math.max(current, (usedSteps.get(secret) ?? current - 1) + 1);
+  if (step > current + 1) await sleep((step - 1) * TOTP_STEP_MS - Date.now() + 50);
+  usedSteps.set(secret, step);
+  return generate({ secret, epoch: step * (TOTP_STEP_MS / 1000) });
+}
+
+export interface MfaChallengeBody {
+  mfa_required: true;
+  mfa_token: string;
+  expires_in: number;
+}
+
+/** Ответ входа пользователя с MFA: пароль принят, нужен второй шаг. */
+export async function expectMfaChallenge(response: Response): Promise<MfaChallengeBody> {
+  const text = await response.text();
+  assert.equal(response.status, 200, text);
+  const body = JSON.parse(text) as MfaChallengeBody;
+  assert.equal(body.mfa_required, true, text);
+  assert.match(body.mfa_token, /^mfa_/);
+  return body;
+}
+
+export interface MfaSession {
+  token: string;
+  secret: string;
+  recoveryCodes: string[];
+}
+
+/** Подключение TOTP владельцем токена: секрет, подтверждение первым кодом, токен без mfa_enrol. */
+export async function enrolMfa(admin: Pick<RunningAdmin, 'url'>, token: string): Promise<MfaSession> {
+  const enrol = await postJson(`${admin.url}/api/auth/mfa/enrol`, {}, token);
+  assert.equal(enrol.status, 200, await enrol.clone().text());
+  const { secret } = (await enrol.json()) as { secret: string };
+  const confirmed = await postJson(`${admin.url}/api/auth/mfa/confirm`, { code: await totpCode(secret) }, token);
+  const body = (await expectToken(confirmed)) as TokenBody & { recovery_codes: string[] };
+  assert.equal(body.mfa_enrolment_required, false);
+  return { token: body.access_token, secret, recoveryCodes: body.recovery_codes };
+}
+
+/**
+ * Администратор (роль требует MFA — auth.mfa.required_roles): первый вход со сменой пароля и
+ * подключение TOTP. Токен годен для всего; secret — для следующих входов (loginWithMfa).
+ */
+export async function activateAdmin(
+  admin: Pick<RunningAdmin, 'url'>,
+  username: string,
+  temporary: string,
+  permanent: string,
+): Promise<MfaSession & { id: string }> {
+  const { token, id } = await activateUser(admin, username, temporary, permanent);
+  return { id, ...(await enrolMfa(admin, token)) };
+}
+
+/** Вход с MFA: пароль, затем код TOTP к mfa_token. */
+export async function loginWithMfa(
+  admin: Pick<RunningAdmin, 'url'>,
+  username: string,
+  password: string,
+  secret: string,
+): Promise<TokenBody> {
+  const { mfa_token } = await expectMfaChallenge(
+    await postJson(`${admin.url}/api/auth/login`, { username, password }),
+  );
+  return expectToken(
+    await postJson(`${admin.url}/api/auth/mfa/verify`, { mfa_token, code: await totpCode(secret) }),
+  );
 }

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileRecord } from '@artstore/contracts';
-import { loadConfig } from '@artstore/core';
+import { loadConfig, type JobQueue } from '@artstore/core';
 import { buildWithCleanup, createMemoryLogger, createTestTokenIssuer, expectProblemWith, listFiles, type TestTokenIssuer } from '@artstore/core/testing';
 import { lastSeq, startTestStorageElement } from '@artstore/storage-element/testing';
 import { startIngesterModule } from '../src/index.js';
@@ -22,6 +22,8 @@ export interface IngesterStack {
   ingesterUrl: string;
   /** Корень хранилища SE (байты и attr-файлы). */
   seRoot: string;
+  /** Очередь задач, общая SE и ingester (как в `artstore start all`): в ней события аудита (SPEC AD-9). */
+  jobs: JobQueue;
   /** Останавливает только SE (проверка отказа зависимого сервиса). */
   stopStorageElement(): Promise<void>;
   /** Журнал сервисов (уровень warn и выше) — для диагностики упавшего теста. */
@@ -61,6 +63,7 @@ export async function startIngesterStack(): Promise<IngesterStack> {
       seUrl: se.url,
       ingesterUrl: ingester.url,
       seRoot: se.basePath,
+      jobs: se.backends.jobs,
       stopStorageElement: se.stop,
       logs: text,
       close: () => cleanup.run(),

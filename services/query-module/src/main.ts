@@ -1,9 +1,13 @@
 // Сборка query-module (SPEC §5). Только связывание.
 import {
   ArtError,
+  createAuditClient,
   createServer,
   createServiceClient,
+  createServiceMetrics,
   createServiceTokenProvider,
+  discoveryFromConfig,
+  followStorageElements,
   listen,
   runMigrations,
   serverOptionsFrom,
@@ -32,42 +36,69 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
     clientId: config.auth.client.client_id,
     clientSecret: config.auth.client.client_secret,
   });
-  const elements = new Map(
-    config.storage_elements.map((ref) => [
-      ref.id,
-      createServiceClient({ baseUrl: ref.url, name: ref.id, getToken: () => tokens.token() }),
-    ]),
-  );
   const index = createFileIndex(db);
-  const follower = createChangeFollower({
-    elements: [...elements].map(([id, client]) => ({ id, client })),
-    index,
-    coordination,
+  const metrics = createServiceMetrics(QUERY_MODULE);
+  // Список SE — из обнаружения (SPEC AD-8). При смене состава или адресов клиенты SE и следование лентам
+  // пересобираются; курсоры лент — в БД, так что пересборка ничего не теряет.
+  const discovery = discoveryFromConfig({ config, coordination, logger }, QUERY_MODULE, metrics.registry);
+  await discovery.start();
+  const followed = await followStorageElements(
+    discovery,
+    async (refs) => {
+      const elements = new Map(
+        refs.map((ref) => [ref.id, createServiceClient({ baseUrl: ref.url, name: ref.id, getToken: () => tokens.token() })]),
+      );
+      const follower = createChangeFollower({
+        elements: [...elements].map(([id, client]) => ({ id, client })),
+        index,
+        coordination,
+        logger,
+        pollIntervalMs: config.query.poll_interval_ms,
+        batchSize: config.query.change_batch_size,
+      });
+      await follower.start();
+      return { elements, follower };
+    },
+    async ({ elements, follower }) => {
+      await follower.stop();
+      await Promise.all([...elements.values()].map((c) => c.close()));
+    },
     logger,
-    pollIntervalMs: config.query.poll_interval_ms,
-    batchSize: config.query.change_batch_size,
-  });
+  );
 
   const { app } = await createServer({
     service: QUERY_MODULE,
     description: 'Глобальный индекс, поиск и выдача файлов',
     logger,
+    metrics,
     verifier: verifierFromConfig(config),
     readiness: {
       database: () => db.ping(),
       coordination: () => coordination.ping(),
-      index: async () =>
-        Object.fromEntries(
+      discovery: () => Promise.resolve(discovery.status()),
+      index: async () => {
+        const { elements, follower } = followed.current;
+        return Object.fromEntries(
           await Promise.all([...elements.keys()].map(async (id) => [id, { last_seq: await follower.position(id) }] as const)),
-        ),
+        );
+      },
     },
-    ...serverOptionsFrom(config),
+    ...serverOptionsFrom(config, coordination),
   });
-  registerQueryRoutes(app, { index, follower, elements, consistencyWaitMs: config.query.consistency_wait_ms });
-  const running = await listen(QUERY_MODULE, app, config.services.query, async () => {
-    await follower.stop();
-    await Promise.all([...elements.values()].map((c) => c.close()));
+  registerQueryRoutes(app, {
+    index,
+    get follower() {
+      return followed.current.follower;
+    },
+    get elements() {
+      return followed.current.elements;
+    },
+    consistencyWaitMs: config.query.consistency_wait_ms,
+    // Выдачи байтов — в журнал аудита через очередь `audit` (SPEC AD-9).
+    audit: createAuditClient({ jobs: runtime.jobs, service: QUERY_MODULE, logger }),
   });
-  await follower.start();
-  return running;
+  return listen(QUERY_MODULE, app, config.services.query, async () => {
+    await followed.close();
+    await discovery.close();
+  });
 }

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInProcessCoordination } from '@artstore/adapters';
 import { formatConsistencyToken, type FileMetadata, type UploadedFile } from '@artstore/contracts';
-import { loadConfig } from '@artstore/core';
+import { loadConfig, type JobQueue } from '@artstore/core';
 import { buildWithCleanup, createMemoryLogger, createTestTokenIssuer, expectProblemWith, type TestTokenIssuer } from '@artstore/core/testing';
 import { lastSeq, startTestStorageElement, uploadOk } from '@artstore/storage-element/testing';
 import { startQueryModule } from '../src/index.js';
@@ -40,6 +40,8 @@ export interface QueryStack {
   queryUrl: string;
   /** Сколько раз query-module запрашивал сервисный токен. */
   readonly tokenRequests: number;
+  /** Очередь задач, общая SE и query: в ней события аудита (SPEC AD-9). */
+  jobs: JobQueue;
   stopStorageElement(): Promise<void>;
   logs(): string;
   close(): Promise<void>;
@@ -123,6 +125,7 @@ export async function startQueryStack(options: QueryStackOptions): Promise<Query
       get tokenRequests() {
         return tokenRequests;
       },
+      jobs: se.backends.jobs,
       stopStorageElement: se.stop,
       logs: text,
       close: () => cleanup.run(),

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   ArtError,
+  createAuditClient,
   createServer,
   createServiceMetrics,
   listen,
@@ -44,6 +45,7 @@ import { createFileCache } from './store/file-cache.js';
 import { storageElementMigrations } from './store/migrations.js';
 import { createEpochStore } from './store/epochs.js';
 import { createStateStore } from './store/state.js';
+import { registerTransactionRoutes } from './http/transaction-routes.js';
 import { createWalSlot } from './wal/index.js';
 
 export const STORAGE_ELEMENT = 'storage-element';
@@ -191,7 +193,7 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
           ? Promise.reject(new Error(`запись остановлена: ${wal.failed.message}`))
           : Promise.resolve({ mode: modes.mode, wal_bytes: wal.sizeBytes, role: mastership.isMaster ? 'master' : 'standby', epoch: mastership.epoch }),
     },
-    ...serverOptionsFrom(config),
+    ...serverOptionsFrom(config, coordination),
   });
   const changeDeps = {
     elementId,
@@ -213,12 +215,15 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     }),
   };
   const updater = createMetadataUpdater(changeDeps);
-  const deleter = createFileDeleter({ ...changeDeps, jobs: deps.jobs, capacity, blobs });
+  // События аудита — задачами в очередь `audit`, их дописывает admin-module (SPEC AD-9).
+  const audit = createAuditClient({ jobs: deps.jobs, service: STORAGE_ELEMENT, logger });
+  const deleter = createFileDeleter({ ...changeDeps, jobs: deps.jobs, capacity, blobs, audit });
   const purgeWorker = deleter.startPurgeWorker();
   if (election) registerMasterGate(app, election);
-  registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater, deleter, signingKeys: layout.signing_keys });
-  registerModeRoutes(app, modes);
-  registerCapacityRoutes(app, capacity);
+  registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater, deleter, signingKeys: layout.signing_keys, audit });
+  registerModeRoutes(app, modes, { elementId, audit });
+  registerCapacityRoutes(app, elementId, capacity);
+  registerTransactionRoutes(app, { elementId, wal });
   registerRetentionRoutes(app, { elementId, cache });
   const monitors = startSeMonitors({
     logger,
@@ -244,8 +249,9 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   };
   const scrubber = createScrubber({ ...integrity, replaceAttr: changeDeps.replaceAttr, config: config.storage.scrub });
   const reconciler = createReconciler({ ...integrity, config: config.storage.reconcile });
-  registerVerifyRoutes(app, integrity);
+  registerVerifyRoutes(app, { ...integrity, elementId });
   registerMaintenanceRoutes(app, {
+    elementId,
     blobs,
     cache,
     signingKeys: () => layout.signing_keys,

@@ -75,7 +75,7 @@ function printBanner(config: Config, running: RunningService[], seconds: string)
   const gateway = running.find((s) => s.name === 'gateway');
   if (gateway) lines.push('', `Точка входа: ${gateway.url}  (API: ${gateway.url}/api/…)`);
   if (config.profile === 'embedded' && running.some((s) => s.name === 'admin-module')) {
-    lines.push('Первый вход: admin / admin123 — пароль нужно сменить при первом входе.');
+    lines.push('Первый вход: admin / admin123 — пароль нужно сменить при первом входе, затем подключить двухфакторную аутентификацию (TOTP).');
   }
   lines.push('Остановка: Ctrl+C', '');
   process.stderr.write(`${lines.join('\n')}\n`);

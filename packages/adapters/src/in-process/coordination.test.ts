@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { coordinationContract } from '@artstore/core/testing';
+import { coordinationContract, rateLimitContract } from '@artstore/core/testing';
 import { createInProcessCoordination, createInProcessCoordinationStore } from './coordination.js';
 
 // Все дескрипторы набора — над одним хранилищем, как процессы над одним Redis.
 const store = createInProcessCoordinationStore();
 coordinationContract('in-process', () => Promise.resolve(createInProcessCoordination({ store })));
+rateLimitContract('in-process', () => Promise.resolve(createInProcessCoordination({ store })));
 
 void describe('in-process coordination: особенности реализации', () => {
   void it('дескрипторы с разными хранилищами не видят друг друга', async () => {

@@ -167,6 +167,21 @@ export function createInProcessCoordination(options: InProcessCoordinationOption
         store.kv.delete(key);
       }),
 
+    increment: (key, ttlMs) =>
+      settle(() => {
+        ensureOpen();
+        assertTtl(ttlMs);
+        const now = performance.now();
+        sweep(now);
+        const entry = live(key, now);
+        // Как INCR в Redis: нецелое значение — ошибка, а не молчаливый сброс счёта.
+        if (entry !== undefined && !/^-?\d+$/.test(entry.value)) throw new RangeError(`Значение ключа ${key} — не целое число`);
+        const count = (entry === undefined ? 0 : Number(entry.value)) + 1;
+        const expiresAt = entry?.expiresAt ?? now + ttlMs;
+        store.kv.set(key, { value: String(count), expiresAt });
+        return { count, ttlMs: Math.ceil(expiresAt - now) };
+      }),
+
     acquireLease: (name, owner, ttlMs) =>
       settle((): Lease | null => {
         ensureOpen();

@@ -46,6 +46,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+// Счётчик окна (SPEC AD-11): INCR и TTL одним скриптом — между ними не вклинится чужой запрос, и ключ
+// не останется без срока. TTL ставится только ключу без него (первое увеличение), окно не сдвигается.
+const INCREMENT = `
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+`;
+
 interface Script {
   lua: string;
   sha: string;
@@ -55,7 +67,7 @@ function script(lua: string): Script {
   return { lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-const scripts = { acquire: script(ACQUIRE), renew: script(RENEW), release: script(RELEASE) };
+const scripts = { acquire: script(ACQUIRE), renew: script(RENEW), release: script(RELEASE), increment: script(INCREMENT) };
 
 function assertTtl(ttlMs: number): void {
   if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs должен быть целым числом > 0, получено ${ttlMs}`);
@@ -64,6 +76,15 @@ function assertTtl(ttlMs: number): void {
 function assertLeaseName(name: string): void {
   // Пустое имя дало бы пустой hash tag «{}», и ключи аренды разошлись бы по слотам кластера.
   if (name.length === 0) throw new RangeError('Имя аренды не может быть пустым');
+}
+
+/**
+ * QUIT — только на готовом соединении. Пока Redis недоступен, QUIT встал бы в очередь переподключения
+ * и держал остановку сервиса до исчерпания попыток (десятки секунд); disconnect закрывает сразу.
+ */
+async function shutdown(c: Client): Promise<void> {
+  if (c.status === 'ready') await c.quit();
+  else c.disconnect();
 }
 
 export function createRedisCoordination(options: RedisCoordinationOptions): Coordination {
@@ -173,6 +194,13 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Coor
       await client.del(kvKey(key));
     },
 
+    async increment(key, ttlMs) {
+      assertTtl(ttlMs);
+      // Один ключ — один слот кластера: скрипт допустим и в Redis Cluster (HA-5).
+      const [count, ttl] = (await run(scripts.increment, [kvKey(key)], [ttlMs])) as [number, number];
+      return { count, ttlMs: ttl };
+    },
+
     async acquireLease(name, owner, ttlMs) {
       assertLeaseName(name);
       assertTtl(ttlMs);
@@ -203,7 +231,7 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Coor
       if (closed) return;
       closed = true;
       handlers.clear();
-      await Promise.all([client.quit(), subscriber?.quit()]);
+      await Promise.all([shutdown(client), subscriber && shutdown(subscriber)]);
     },
   };
 }

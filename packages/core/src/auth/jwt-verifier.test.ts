@@ -294,6 +294,81 @@ describe('createJwtVerifier (SPEC AD-4)', () => {
     }
   });
 
+  it('весь список атак на токен (SPEC AD-11) — 401; на все вместе не больше одного перезапроса JWKS за cooldown, URL из заголовков не запрашиваются', async () => {
+    const verifier = freshVerifier();
+    const evil = await startCountingServer();
+    try {
+      evil.respond = (res) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ keys: [attacker.jwk] }));
+      const genuine = await mint(key1);
+      await verifier.verify(genuine);
+      // Cooldown первого запроса истёк: неизвестный kid вправе вызвать перезапрос — но только один.
+      clock += COOLDOWN_MS;
+      const now = seconds();
+      const adminClaims = b64({
+        iss: ISSUER,
+        aud: AUDIENCE,
+        sub: 'admin',
+        jti: 'x',
+        iat: now,
+        exp: now + 600,
+        roles: ['admin'],
+      });
+      const pem = await exportSPKI(key1.publicKey);
+      const hsInput = `${b64({ alg: 'HS256', typ: ACCESS_TOKEN_TYPE, kid: key1.kid })}.${adminClaims}`;
+      const [genuineHeader, , genuineSignature] = genuine.split('.') as [string, string, string];
+      const fromHeaders = { jku: `${evil.url}/jwks.json`, x5u: `${evil.url}/cert.pem`, jwk: attacker.jwk };
+      const attacks: Record<string, string> = {
+        ...Object.fromEntries(
+          ['none', 'None', 'noNE', 'NONE'].map((alg) => [
+            `alg ${alg}`,
+            `${b64({ alg, typ: ACCESS_TOKEN_TYPE, kid: key1.kid })}.${adminClaims}.`,
+          ]),
+        ),
+        'HS256 с открытым ключом PEM как секретом': `${hsInput}.${createHmac('sha256', pem).update(hsInput).digest('base64url')}`,
+        'изменённая нагрузка с исходной подписью': `${genuineHeader}.${adminClaims}.${genuineSignature}`,
+        'неизвестный kid': await mint({ ...attacker, kid: 'rotated-away' }),
+        'kid ../../x': await mint({ ...attacker, kid: '../../x' }),
+        'kid с SQL': await mint({ ...attacker, kid: "x' UNION SELECT 'secret' --" }),
+        'jku/x5u/jwk с ключом злоумышленника': await mint(
+          { ...attacker, kid: 'attacker-kid' },
+          { header: fromHeaders },
+        ),
+        'jku/x5u/jwk и известный kid': await mint(attacker, { header: fromHeaders }),
+        истёкший: await mint(key1, { claims: { iat: now - 3600, exp: now - 600 } }),
+        'ещё не действителен (nbf)': await mint(key1, { claims: { nbf: now + 600 } }),
+        'чужой издатель': await mint(key1, { claims: { iss: 'evil-issuer' } }),
+        'чужая аудитория': await mint(key1, { claims: { aud: 'other-service' } }),
+        'refresh-токен ArtStore вместо access': `rt_${'A'.repeat(43)}`,
+        'JWT с typ refresh вместо access': await mint(key1, { header: { typ: 'refresh+jwt' } }),
+      };
+      // Дважды подряд: повтор в пределах cooldown не даёт нового запроса JWKS.
+      for (let pass = 0; pass < 2; pass++) {
+        for (const [name, token] of Object.entries(attacks)) {
+          await assert.rejects(verifier.verify(token), (error) => {
+            assert.ok(
+              isArtError(error, 'AUTH_TOKEN_INVALID') || isArtError(error, 'AUTH_TOKEN_EXPIRED'),
+              `${name}: ${String(error)}`,
+            );
+            assert.equal(error.status, 401, name);
+            return true;
+          });
+        }
+      }
+      assert.equal(jwks.hits, 2, 'один запрос при первом токене и не больше одного перезапроса на все атаки');
+      assert.equal(evil.hits, 0, 'jku/x5u из заголовков токена не запрашиваются');
+      assert.equal(
+        (await verifier.verify(genuine)).subject,
+        'user-1',
+        'настоящий токен по-прежнему принимается',
+      );
+    } finally {
+      await evil.close();
+    }
+  });
+
   it('истёкший токен — AUTH_TOKEN_EXPIRED; в пределах допуска часов — ещё действителен', async () => {
     const verifier = freshVerifier();
     const now = seconds();

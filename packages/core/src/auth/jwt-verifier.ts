@@ -10,6 +10,7 @@ import {
   type JWK,
 } from 'jose';
 import { ArtError } from '../errors.js';
+import { parseGrantsClaim } from './grants.js';
 import { createPrincipal, type Principal } from './principal.js';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -52,7 +53,11 @@ interface AccessClaims {
   name?: string;
   kind?: string;
   roles?: unknown;
+  /** Гранты с областью: `["uploader@se:se-a"]` (SPEC AD-5); кривой — токен недействителен. */
+  grants?: unknown;
   pwd_change?: boolean;
+  /** Нужно подключить MFA (SPEC AD-6). */
+  mfa_enrol?: boolean;
 }
 
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
@@ -180,7 +185,9 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         username: claims.name ?? claims.sub!,
         kind: claims.kind === 'service' ? 'service' : 'user',
         roles,
+        grants: parseGrantsClaim(claims.grants),
         mustChangePassword: claims.pwd_change === true,
+        mustEnrolMfa: claims.mfa_enrol === true,
         tokenId: claims.jti!,
         token,
       });

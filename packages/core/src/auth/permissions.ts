@@ -4,6 +4,8 @@ export const permissions = [
   'files:read',
   'files:write',
   'files:delete',
+  /** Досрочное удаление до истечения срока хранения (override_retention, SPEC SE-9): байты стираются раньше срока. */
+  'files:purge',
   'changes:read',
   'storage:manage',
   'users:manage',
@@ -13,7 +15,10 @@ export const permissions = [
 ] as const;
 export type Permission = (typeof permissions)[number];
 
-/** Начальный набор ролей; роль `indexer` — для сервисной учётной записи query-module. */
+/**
+ * Роли SPEC AD-5 и сервисная роль `indexer` (учётная запись query-module) — единственная таблица ролей.
+ * Роль действует глобально (поле `roles` токена) или только в своей области (грант, см. grants.ts).
+ */
 export const rolePermissions: Record<string, readonly Permission[]> = {
   admin: permissions,
   operator: ['files:read', 'files:write', 'files:delete', 'storage:manage', 'retention:read'],

@@ -413,9 +413,34 @@ describe('createServer: request id, заголовки безопасности,
     assert.equal(allowed.headers['access-control-allow-origin'], ALLOWED_ORIGIN);
     assert.match(String(allowed.headers['access-control-allow-methods']), /POST/);
     assert.equal(allowed.headers['access-control-max-age'], '600');
-    const denied = await preflight('https://evil.test');
-    assert.equal(denied.headers['access-control-allow-origin'], undefined);
-    assert.equal(denied.headers['access-control-allow-methods'], undefined);
+    // Чужому источнику — явный отказ problem+json без единого заголовка CORS (SPEC AD-11).
+    for (const origin of ['https://evil.test', 'null', `${ALLOWED_ORIGIN}.evil.test`]) {
+      const denied = await preflight(origin);
+      assertProblem(denied, 403, 'CORS_ORIGIN_DENIED');
+      assert.equal(denied.headers['access-control-allow-origin'], undefined, origin);
+      assert.equal(denied.headers['access-control-allow-methods'], undefined, origin);
+      assert.equal(denied.headers['access-control-allow-credentials'], undefined, origin);
+    }
+  });
+
+  it('CORS строгий: разрешённому источнику — ровно его origin, никогда *; Vary: Origin; заголовки ограничения частоты видны', async () => {
+    const allowed = await app.inject({ url: '/api/me', headers: { origin: ALLOWED_ORIGIN, authorization: 'Bearer good' } });
+    assert.equal(allowed.headers['access-control-allow-origin'], ALLOWED_ORIGIN);
+    assert.equal(allowed.headers['access-control-allow-credentials'], 'true');
+    assert.match(String(allowed.headers.vary), /origin/i, 'кеши не смешивают ответы разным источникам');
+    const exposed = String(allowed.headers['access-control-expose-headers']).split(/,\s*/);
+    for (const header of ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']) {
+      assert.ok(exposed.includes(header), header);
+    }
+    // Даже «*» в списке не открывает доступ всем: сравнение с источником — точное.
+    const wildcard = await makeApp({ corsOrigins: ['*'] });
+    try {
+      const response = await wildcard.inject({ url: '/health/live', headers: { origin: 'https://evil.test' } });
+      assert.equal(response.headers['access-control-allow-origin'], undefined);
+      assert.equal(response.headers['access-control-allow-credentials'], undefined);
+    } finally {
+      await wildcard.close();
+    }
   });
 });
 

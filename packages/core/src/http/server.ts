@@ -8,9 +8,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Logger } from 'pino';
 import type { JwtVerifier } from '../auth/jwt-verifier.js';
 import type { Principal } from '../auth/principal.js';
+import { withTimeout } from '../concurrency/with-timeout.js';
 import { ArtError, PROBLEM_CONTENT_TYPE, problemFrom } from '../errors.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { toArtError } from './problem.js';
+import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { RequestLogController } from './request-log.js';
 import { validatorCompiler } from './validation.js';
 
@@ -23,6 +25,8 @@ declare module 'fastify' {
     public?: boolean;
     /** Маршрут доступен, пока пароль не сменён (смена пароля, выход). */
     allowPendingPasswordChange?: boolean;
+    /** Маршрут доступен, пока не подключена обязательная для роли MFA (её подключение, выход; SPEC AD-6). */
+    allowPendingMfaEnrolment?: boolean;
   }
 }
 
@@ -52,6 +56,8 @@ export interface ServerOptions {
   /** Адреса/CIDR прокси, чьему X-Forwarded-For верим (request.ip — адрес клиента за ними). */
   trustedProxies?: readonly string[];
   publicMetrics?: boolean;
+  /** Ограничение частоты запросов (SPEC AD-11); без него запросы не ограничиваются. */
+  rateLimit?: RateLimitOptions;
 }
 
 export interface ServiceServer {
@@ -101,6 +107,24 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
     frameworkErrors: (error, request, reply) => sendRouterProblem(error, request, reply),
   });
 
+  // Раньше плагинов: маршрут, который регистрирует плагин (предварительные запросы CORS), получает
+  // обработчик ошибок, действующий на момент своей регистрации.
+  app.setErrorHandler(async (error, request, reply) => {
+    const art = toArtError(error);
+    if (art.status >= 500) request.log.error({ err: error, code: art.code }, 'request_failed');
+    else request.log.info({ code: art.code, detail: art.message }, 'request_rejected');
+    if (reply.sent || reply.raw.headersSent) {
+      // Ответ уже начал уходить (обрыв при потоковой выдаче): корректного тела не будет, рвём соединение.
+      reply.raw.destroy();
+      return reply;
+    }
+    if (art.headers) void reply.headers(art.headers);
+    return reply
+      .code(art.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(problemFrom(art, { instance: request.url.split('?')[0], requestId: request.id }));
+  });
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -114,7 +138,17 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
   await app.register(cors, {
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     credentials: true,
-    exposedHeaders: ['x-request-id', 'content-disposition', 'content-range', 'etag', 'location'],
+    exposedHeaders: [
+      'x-request-id',
+      'content-disposition',
+      'content-range',
+      'etag',
+      'location',
+      'retry-after',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+    ],
     maxAge: 600,
   });
 
@@ -131,9 +165,21 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
     done();
   });
 
+  const limiter =
+    options.rateLimit &&
+    createRateLimiter({ ...options.rateLimit, service: options.service, logger: options.logger, registry: metrics.registry });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    await authenticate(request, options.verifier);
+    // Предварительный запрос CORS от чужого источника — явный отказ, а не пустой ответ (SPEC AD-11).
+    if (isPreflight(request) && !allowed.has(request.headers.origin!)) throw new ArtError('CORS_ORIGIN_DENIED');
+    if (!limiter) return authenticate(request, options.verifier);
+    // Отказ в токене тоже расходует бюджет (адреса): иначе перебор токенов шёл бы мимо ограничения.
+    const denied = await authenticate(request, options.verifier).then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    await limiter.check(request, reply);
+    if (denied) throw denied.error;
   });
 
   app.addHook('onSend', async (_request, reply) => {
@@ -145,22 +191,6 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
-  });
-
-  app.setErrorHandler(async (error, request, reply) => {
-    const art = toArtError(error);
-    if (art.status >= 500) request.log.error({ err: error, code: art.code }, 'request_failed');
-    else request.log.info({ code: art.code, detail: art.message }, 'request_rejected');
-    if (reply.sent || reply.raw.headersSent) {
-      // Ответ уже начал уходить (обрыв при потоковой выдаче): корректного тела не будет, рвём соединение.
-      reply.raw.destroy();
-      return reply;
-    }
-    if (art.headers) void reply.headers(art.headers);
-    return reply
-      .code(art.status)
-      .type(PROBLEM_CONTENT_TYPE)
-      .send(problemFrom(art, { instance: request.url.split('?')[0], requestId: request.id }));
   });
 
   app.setNotFoundHandler(async (request, reply) => {
@@ -196,6 +226,10 @@ function setSecurityHeaders(reply: FastifyReply): void {
   if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
 }
 
+function isPreflight(request: FastifyRequest): boolean {
+  return request.method === 'OPTIONS' && request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
+}
+
 async function authenticate(request: FastifyRequest, verifier: JwtVerifier | undefined): Promise<void> {
   const config = request.routeOptions.config;
   // Несуществующий маршрут (url не определён) — пусть ответит 404, а не 401.
@@ -208,6 +242,9 @@ async function authenticate(request: FastifyRequest, verifier: JwtVerifier | und
   const principal = await verifier.verify(match[1]!);
   if (principal.mustChangePassword && config.allowPendingPasswordChange !== true) {
     throw new ArtError('PASSWORD_CHANGE_REQUIRED', 'Смените пароль: POST /api/users/me/password');
+  }
+  if (principal.mustEnrolMfa === true && config.allowPendingMfaEnrolment !== true) {
+    throw new ArtError('MFA_ENROLMENT_REQUIRED', 'Подключите двухфакторную аутентификацию: POST /api/auth/mfa/enrol');
   }
   request.principal = principal;
 }
@@ -243,10 +280,3 @@ function registerOperationalRoutes(app: FastifyInstance, metrics: ServiceMetrics
   app.get('/openapi.json', { config: { public: true }, schema: hidden }, (_request, reply) => reply.send(app.swagger()));
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${name}: нет ответа за ${ms} мс`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

@@ -25,6 +25,13 @@ export interface Lease {
   readonly acquiredAt: number;
 }
 
+/** Результат increment: новое значение счётчика и сколько ему осталось жить. */
+export interface CounterValue {
+  count: number;
+  /** Оставшийся TTL ключа, мс (> 0). */
+  ttlMs: number;
+}
+
 export interface Coordination {
   readonly kind: 'redis' | 'in-process';
 
@@ -36,6 +43,13 @@ export interface Coordination {
   /** Возвращает false, если ifAbsent и ключ уже есть. */
   set(key: string, value: string, options?: SetOptions): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /**
+   * Атомарно увеличивает целочисленный счётчик в том же пространстве ключей, что get/set (отсутствующий
+   * ключ — 0). TTL ставится, только если у ключа его нет (первое увеличение), и дальше не продлевается:
+   * окно счёта не сдвигается частыми запросами (ограничение частоты, SPEC AD-11). Ключ с нецелым
+   * значением — отказ, как INCR в Redis.
+   */
+  increment(key: string, ttlMs: number): Promise<CounterValue>;
 
   /** Захватывает аренду, если она свободна (или уже принадлежит owner). null — занята другим. */
   acquireLease(name: string, owner: string, ttlMs: number): Promise<Lease | null>;

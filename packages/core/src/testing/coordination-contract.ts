@@ -132,6 +132,58 @@ export function coordinationContract(name: string, factory: CoordinationFactory)
       });
     });
 
+    void describe('счётчики (increment)', () => {
+      void it('считает с 1, общий для дескрипторов; TTL ставит первое увеличение и не продлевают следующие', async () => {
+        const [a, b] = [await open(), await open()];
+        const key = unique('counter');
+        const first = await a.increment(key, 1000);
+        assert.equal(first.count, 1);
+        assert.ok(first.ttlMs > 0 && first.ttlMs <= 1000, `ttlMs ${first.ttlMs}`);
+        await sleep(300);
+        const second = await b.increment(key, 1000);
+        assert.equal(second.count, 2);
+        assert.ok(second.ttlMs <= 1000 - 250, `окно не сдвинулось: ttlMs ${second.ttlMs}`);
+        // Значение видно через get, как у обычного ключа; истекает по TTL первого увеличения.
+        assert.equal(await a.get(key), '2');
+        const deadline = performance.now() + 3000;
+        while ((await a.get(key)) !== null) {
+          assert.ok(performance.now() < deadline, 'ключ не истёк за 3 с');
+          await sleep(20);
+        }
+        assert.equal((await b.increment(key, 1000)).count, 1, 'после истечения счёт начинается заново');
+        await a.delete(key);
+        assert.equal((await a.increment(key, 1000)).count, 1, 'delete сбрасывает счёт');
+        await a.delete(key);
+      });
+
+      void it('одновременные увеличения с разных дескрипторов атомарны', async () => {
+        const handles = [await open(), await open()];
+        const key = unique('counter');
+        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => handles[i % 2]!.increment(key, 5000)));
+        assert.deepEqual(
+          results.map((r) => r.count).sort((x, y) => x - y),
+          Array.from({ length: 40 }, (_, i) => i + 1),
+        );
+        await handles[0]!.delete(key);
+      });
+
+      void it('ключ без TTL получает TTL; нецелое значение и неверный ttlMs — отказ', async () => {
+        const c = await open();
+        const [persisted, text] = [unique('counter'), unique('counter')];
+        await c.set(persisted, '41');
+        const value = await c.increment(persisted, 300);
+        assert.equal(value.count, 42);
+        assert.ok(value.ttlMs > 0 && value.ttlMs <= 300);
+        await sleep(400);
+        assert.equal(await c.get(persisted), null);
+        await c.set(text, 'abc', { ttlMs: 5000 });
+        await assert.rejects(c.increment(text, 1000));
+        assert.equal(await c.get(text), 'abc', 'неудачное увеличение не портит значение');
+        for (const ttl of [0, -1, 1.5]) await assert.rejects(c.increment(unique('counter'), ttl), `ttlMs ${ttl}`);
+        await c.delete(text);
+      });
+    });
+
     void describe('аренды', () => {
       void it('занятую аренду не выдают другому; продление сохраняет токен; после освобождения токен нового владельца больше', async () => {
         const [a, b] = [await open(), await open()];

@@ -1,6 +1,7 @@
 export * from './blob-store-contract.js';
 export * from './database-contract.js';
 export * from './coordination-contract.js';
+export * from './rate-limit-contract.js';
 export * from './job-queue-contract.js';
 export * from './token-fixture.js';
 export * from './problem.js';
@@ -8,3 +9,5 @@ export * from './memory-logger.js';
 export * from './cleanup-stack.js';
 export * from './free-port.js';
 export * from './list-files.js';
+export * from './audit-events.js';
+export * from './wait-for.js';

@@ -14,7 +14,7 @@ export interface TestTokenIssuer {
   jwtConfig: { jwks_url: string; issuer: string; audience: string };
   /** Сколько раз запрашивали JWKS. */
   readonly jwksHits: number;
-  mint(claims?: { sub?: string; name?: string; roles?: string[]; kind?: 'user' | 'service'; pwd_change?: boolean; ttlSeconds?: number }): Promise<string>;
+  mint(claims?: { sub?: string; name?: string; roles?: string[]; kind?: 'user' | 'service'; pwd_change?: boolean; ttlSeconds?: number; /** Claim grants как есть — и кривой, для проверки отказа. */ grants?: unknown }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -46,6 +46,7 @@ export async function createTestTokenIssuer(options: { issuer?: string; audience
         kind: claims.kind ?? 'user',
         roles: claims.roles ?? ['admin'],
         ...(claims.pwd_change ? { pwd_change: true } : {}),
+        ...(claims.grants === undefined ? {} : { grants: claims.grants }),
       })
         .setProtectedHeader({ alg: 'RS256', kid, typ: ACCESS_TOKEN_TYPE })
         .setSubject(claims.sub ?? randomUUID())

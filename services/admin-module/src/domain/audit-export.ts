@@ -5,7 +5,22 @@ import type { Audit } from './audit.js';
 
 export type AuditExportFormat = 'jsonl' | 'csv';
 
-const CSV_COLUMNS = ['seq', 'at', 'actor', 'action', 'target', 'details', 'prev_hash', 'hash'] as const;
+const CSV_COLUMNS = [
+  'seq',
+  'at',
+  'service',
+  'actor',
+  'actor_name',
+  'action',
+  'target',
+  'outcome',
+  'ip',
+  'request_id',
+  'event_id',
+  'details',
+  'prev_hash',
+  'hash',
+] as const satisfies readonly (keyof AuditRow)[];
 
 /** Поле CSV по RFC 4180: в кавычках, если есть запятая, кавычка или перевод строки. */
 function csvField(value: string): string {

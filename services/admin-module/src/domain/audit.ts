@@ -1,9 +1,12 @@
 // Журнал аудита (SPEC AD-9, BY-8): каждая запись несёт sha256 от хеша предыдущей и канонического
 // JSON своих полей, поэтому правка любой записи в середине ломает цепочку с её номера, а UPDATE и
-// DELETE отвергает сама БД (триггер). Проверка пересчитывает цепочку целиком.
+// DELETE отвергает сама БД (триггер). Пишут сюда события admin-module (record) и события других
+// сервисов из очереди `audit` (append, идемпотентно по id события).
 import { createHash } from 'node:crypto';
-import { canonicalJson, type Logger } from '@artstore/core';
-import { GENESIS_HASH, type AuditLogStore, type AuditRow } from '../store/audit-log.js';
+import { canonicalJson, uuidv7, type AuditEnvelope, type Logger } from '@artstore/core';
+import type { AuditEntry, AuditLogStore, AuditRow } from '../store/audit-log.js';
+
+export const ADMIN_AUDIT_SERVICE = 'admin-module';
 
 export interface AuditEvent {
   /** Кто: id пользователя, `svc:<client_id>` или имя при неудачном входе. */
@@ -14,73 +17,73 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
-export interface AuditVerdict {
-  ok: boolean;
-  records: number;
-  /** Номер первой записи, на которой цепочка не сходится. */
-  broken_at?: number;
-  reason?: 'hash_mismatch' | 'chain_broken' | 'sequence_gap';
-  last_hash: string;
+/**
+ * Хеш записи. Поля, добавленные миграцией 0008, входят в хеш, только когда они не null: так записи,
+ * сделанные до неё, сходятся с прежними хешами, а у новых подмена любого поля, в том числе обнуление, видна.
+ */
+export function sealAuditRow(row: Omit<AuditRow, 'hash'>): string {
+  const { prev_hash, event_id, service, actor_name, outcome, ip, request_id, ...base } = row;
+  const extended = { event_id, service, actor_name, outcome, ip, request_id };
+  const present = Object.fromEntries(Object.entries(extended).filter(([, value]) => value !== null));
+  return createHash('sha256')
+    .update(prev_hash)
+    .update(canonicalJson({ ...base, ...present }))
+    .digest('hex');
 }
 
-function seal(row: Omit<AuditRow, 'hash'>): string {
-  const { prev_hash, ...fields } = row;
-  return createHash('sha256').update(prev_hash).update(canonicalJson(fields)).digest('hex');
-}
+export function createAudit(store: AuditLogStore, logger: Logger, options: { onAppend?: (row: AuditRow) => void } = {}) {
+  async function append(entry: AuditEntry): Promise<{ row: AuditRow; duplicate: boolean }> {
+    const result = await store.append(entry, sealAuditRow);
+    if (!result.duplicate) options.onAppend?.(result.row);
+    return result;
+  }
 
-export function createAudit(store: AuditLogStore, logger: Logger) {
   return {
     /**
-     * Записывает событие. Сбой записи аудита не должен молча терять событие: он журналируется как
-     * ошибка и пробрасывается — операция, которую нельзя засвидетельствовать, не подтверждается.
+     * Записывает событие admin-module. Сбой записи аудита не должен молча терять событие: он журналируется
+     * как ошибка и пробрасывается — операция, которую нельзя засвидетельствовать, не подтверждается.
      */
     async record(event: AuditEvent): Promise<AuditRow> {
+      const at = new Date();
       try {
-        return await store.append(
-          {
-            at: new Date().toISOString(),
-            actor: event.actor,
-            action: event.action,
-            target: event.target ?? null,
-            details: event.details ?? {},
-          },
-          seal,
-        );
+        const { row } = await append({
+          at: at.toISOString(),
+          actor: event.actor,
+          action: event.action,
+          target: event.target ?? null,
+          details: event.details ?? {},
+          event_id: uuidv7(at.getTime()),
+          service: ADMIN_AUDIT_SERVICE,
+          actor_name: null,
+          outcome: null,
+          ip: null,
+          request_id: null,
+        });
+        return row;
       } catch (error) {
         logger.error({ err: error, action: event.action }, 'audit_append_failed');
         throw error;
       }
     },
 
-    page: (after: number, limit: number) => store.page(after, limit),
+    /** Событие другого сервиса из очереди; уже дописанное (повторная доставка) — duplicate. */
+    append: (event: AuditEnvelope) =>
+      append({
+        // Время операции, а не дописывания: событие могло ждать в очереди, пока admin был недоступен.
+        at: new Date(event.occurred_at).toISOString(),
+        actor: event.actor.subject,
+        action: event.action,
+        target: event.target,
+        details: event.details,
+        event_id: event.id,
+        service: event.service,
+        actor_name: event.actor.username,
+        outcome: event.outcome,
+        ip: event.ip,
+        request_id: event.request_id,
+      }),
 
-    async verify(): Promise<AuditVerdict> {
-      let previous = GENESIS_HASH;
-      let expectedSeq = 1;
-      let records = 0;
-      for (let after = 0; ;) {
-        const rows = await store.page(after, 1000);
-        if (rows.length === 0) break;
-        for (const row of rows) {
-          const broken = (reason: AuditVerdict['reason']): AuditVerdict => ({
-            ok: false,
-            records,
-            broken_at: row.seq,
-            reason,
-            last_hash: previous,
-          });
-          if (row.seq !== expectedSeq) return broken('sequence_gap');
-          if (row.prev_hash !== previous) return broken('chain_broken');
-          const { hash, ...unsealed } = row;
-          if (seal(unsealed) !== hash) return broken('hash_mismatch');
-          previous = hash;
-          expectedSeq++;
-          records++;
-        }
-        after = rows.at(-1)!.seq;
-      }
-      return { ok: true, records, last_hash: previous };
-    },
+    page: (after: number, limit: number) => store.page(after, limit),
   };
 }
 export type Audit = ReturnType<typeof createAudit>;

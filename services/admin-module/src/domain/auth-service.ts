@@ -1,11 +1,13 @@
-// Вход, смена пароля и client_credentials (SPEC AD-1, AD-3, §9).
+// Вход (с двухфакторной аутентификацией — AD-6), смена пароля и client_credentials (SPEC AD-1, AD-3, §9).
 import { ArtError, isArtError, uuidv7, type Logger } from '@artstore/core';
-import type { TokenResponse } from '@artstore/contracts';
+import type { LoginResponse, MfaConfirmResponse, TokenResponse } from '@artstore/contracts';
 import type { ServiceAccountStore } from '../store/service-accounts.js';
 import type { UserRow, UserStore } from '../store/users.js';
 import type { Audit } from './audit.js';
 import type { RefreshTokens } from './refresh-tokens.js';
 import type { LoginThrottle } from './login-throttle.js';
+import type { Mfa, MfaMethod } from './mfa.js';
+import type { MfaChallenges } from './mfa-challenges.js';
 import { assertPasswordPolicy, hashPassword, MAX_PASSWORD_BYTES, verifyPassword } from './passwords.js';
 import type { TokenIssuer } from './token-issuer.js';
 
@@ -19,6 +21,9 @@ export interface AuthServiceDeps {
   issuer: TokenIssuer;
   throttle: LoginThrottle;
   refreshTokens: RefreshTokens;
+  /** Двухфакторная аутентификация (SPEC AD-6): второй шаг входа и признак mfa_enrol в токене. */
+  mfa: Mfa;
+  mfaChallenges: MfaChallenges;
   /** Журнал аудита (SPEC AD-9): входы, выходы, смены пароля. */
   audit: Pick<Audit, 'record'>;
   /** Пароль старше этого требует смены при входе (SPEC AD-1). */
@@ -34,18 +39,24 @@ export function createAuthService(deps: AuthServiceDeps) {
     issuer,
     throttle,
     refreshTokens,
+    mfa,
+    mfaChallenges,
     audit,
     passwordMaxAgeDays,
     logger,
     now = () => new Date(),
   } = deps;
-  async function tokenFor(subject: Parameters<TokenIssuer['issue']>[0]): Promise<TokenResponse> {
-    const { token, expiresIn } = await issuer.issue(subject);
+  async function tokenFor(
+    subject: Parameters<TokenIssuer['issue']>[0],
+    options?: Parameters<TokenIssuer['issue']>[1],
+  ): Promise<TokenResponse> {
+    const { token, expiresIn } = await issuer.issue(subject, options);
     return {
       access_token: token,
       token_type: 'Bearer',
       expires_in: expiresIn,
       password_change_required: subject.mustChangePassword,
+      mfa_enrolment_required: subject.mustEnrolMfa ?? false,
     };
   }
 
@@ -58,14 +69,33 @@ export function createAuthService(deps: AuthServiceDeps) {
       name: user.username,
       kind: 'user',
       roles: user.roles,
+      grants: user.grants,
       mustChangePassword: user.must_change_password || expired,
+      mustEnrolMfa: await mfa.enrolmentRequired(user),
     });
     const refresh = await refreshTokens.issue(user.id, familyId);
     return { ...access, refresh_token: refresh.token, refresh_expires_in: refresh.expiresIn };
   }
 
+  /** Вход состоялся: счёт неудач снят, пара токенов, журнал и аудит (method — каким был второй фактор). */
+  async function loggedIn(user: UserRow, ip: string, method?: MfaMethod): Promise<TokenResponse> {
+    await throttle.succeeded(user.username);
+    const tokens = await userTokens(user);
+    logger.info(
+      { username: user.username, ip, must_change_password: tokens.password_change_required, mfa: method },
+      'auth_login_succeeded',
+    );
+    await audit.record({
+      actor: user.id,
+      action: 'auth.login.succeeded',
+      target: user.id,
+      details: method === undefined ? { ip } : { ip, mfa: method },
+    });
+    return tokens;
+  }
+
   return {
-    async login(username: string, password: string, ip: string): Promise<TokenResponse> {
+    async login(username: string, password: string, ip: string): Promise<LoginResponse> {
       await throttle.assertAllowed(username, ip);
       const user = await users.byUsername(username);
       // Длиннее 72 байт пароль быть не может (политика): bcrypt сверил бы только первые 72 байта, и
@@ -89,19 +119,50 @@ export function createAuthService(deps: AuthServiceDeps) {
         });
         throw new ArtError('AUTH_ACCOUNT_DISABLED');
       }
-      await throttle.succeeded(username);
-      const tokens = await userTokens(user);
-      logger.info(
-        { username, ip, must_change_password: tokens.password_change_required },
-        'auth_login_succeeded',
-      );
-      await audit.record({
-        actor: user.id,
-        action: 'auth.login.succeeded',
-        target: user.id,
-        details: { ip },
-      });
-      return tokens;
+      if (await mfa.isEnabled(user.id)) {
+        // Пароль верен, но это ещё не вход: счёт неудач не снимается до верного второго фактора,
+        // иначе вход паролем между попытками кода обнулял бы предел перебора кодов.
+        const challenge = await mfaChallenges.open(user.id);
+        logger.info({ username, ip }, 'auth_login_mfa_required');
+        await audit.record({
+          actor: user.id,
+          action: 'auth.login.mfa_required',
+          target: user.id,
+          details: { ip },
+        });
+        return { mfa_required: true, mfa_token: challenge.token, expires_in: challenge.expiresIn };
+      }
+      return loggedIn(user, ip);
+    },
+
+    /** Второй шаг входа (SPEC AD-6): код TOTP или резервный код к mfa_token — пара токенов. */
+    async verifyMfa(mfaToken: string, code: string, ip: string): Promise<TokenResponse> {
+      const user = await users.byId(await mfaChallenges.userOf(mfaToken));
+      if (!user) throw new ArtError('MFA_CHALLENGE_INVALID', 'Пользователь удалён');
+      // Отключён, пока вводили код, — как при входе паролем.
+      if (user.disabled) throw new ArtError('AUTH_ACCOUNT_DISABLED');
+      let method: MfaMethod;
+      try {
+        method = await mfa.prove(user, code, ip);
+      } catch (error) {
+        if (isArtError(error, 'MFA_CODE_INVALID') || isArtError(error, 'MFA_CODE_REPLAYED'))
+          await mfaChallenges.failed(mfaToken);
+        throw error;
+      }
+      await mfaChallenges.consume(mfaToken);
+      return loggedIn(user, ip, method);
+    },
+
+    /**
+     * Подтверждение подключения MFA: прежние сессии (начатые одним паролем) завершаются, ответ — резервные
+     * коды и новая пара токенов уже без mfa_enrol.
+     */
+    async confirmMfa(userId: string, code: string, ip: string): Promise<MfaConfirmResponse> {
+      const recoveryCodes = await mfa.confirm(userId, code, ip);
+      await refreshTokens.revokeUser(userId, 'mfa_enabled');
+      const user = await users.byId(userId);
+      if (!user) throw new ArtError('AUTH_TOKEN_INVALID', 'Пользователь токена не существует');
+      return { ...(await userTokens(user)), recovery_codes: recoveryCodes };
     },
 
     /** Ротация (SPEC AD-3): предъявленный refresh-токен использован, выдаётся новая пара того же семейства. */
@@ -148,17 +209,25 @@ export function createAuthService(deps: AuthServiceDeps) {
     async clientCredentials(clientId: string, secret: string): Promise<TokenResponse> {
       const account = await serviceAccounts.byClientId(clientId);
       const ok = await verifyPassword(secret, account?.secret_hash);
-      if (!account || !ok || account.disabled) {
-        logger.warn({ client_id: clientId }, 'auth_client_credentials_failed');
+      // Истёкшая интеграция (SPEC AD-3) — тот же отказ, что неверный секрет: срок не подсказывается.
+      const secondsLeft =
+        account?.expires_at == null ? undefined : Math.floor((new Date(account.expires_at).getTime() - now().getTime()) / 1000);
+      if (!account || !ok || account.disabled || (secondsLeft !== undefined && secondsLeft <= 0)) {
+        logger.warn({ client_id: clientId, expired: secondsLeft !== undefined && secondsLeft <= 0 }, 'auth_client_credentials_failed');
         throw new ArtError('AUTH_INVALID_CREDENTIALS', 'Неверный client_id или client_secret');
       }
-      return tokenFor({
-        subject: `svc:${clientId}`,
-        name: clientId,
-        kind: 'service',
-        roles: account.roles,
-        mustChangePassword: false,
-      });
+      // Токен интеграции не живёт дольше самой интеграции.
+      return tokenFor(
+        {
+          subject: `svc:${clientId}`,
+          name: clientId,
+          kind: 'service',
+          roles: account.roles,
+          grants: account.grants,
+          mustChangePassword: false,
+        },
+        secondsLeft === undefined ? undefined : { ttlSeconds: secondsLeft },
+      );
     },
 
     /**

@@ -1,91 +1,59 @@
-// Выпуск access-токенов RS256 (SPEC AD-3, AD-4): kid, iss, aud, typ=at+jwt, jti.
-// Ротация ключей по расписанию — задача admin-module AD-4; здесь — действующий ключ и JWKS.
+// Выпуск access-токенов RS256 (SPEC AD-3, AD-4): kid, iss, aud, typ=at+jwt, jti. Ключ подписи и
+// JWKS — из связки ключей (signing-keyring.ts), которую меняет ротация (key-rotation.ts).
 import { randomUUID } from 'node:crypto';
 import { ACCESS_TOKEN_TYPE } from '@artstore/core';
-import {
-  exportJWK,
-  exportPKCS8,
-  generateKeyPair,
-  importPKCS8,
-  SignJWT,
-  type CryptoKey,
-  type JWK,
-} from 'jose';
-import type { MasterKey } from './master-key.js';
-import type { SigningKeyStore } from '../store/signing-keys.js';
+import { SignJWT, type JWK } from 'jose';
+import type { SigningKeyring } from './signing-keyring.js';
 
 export interface TokenSubject {
   subject: string;
   name: string;
   kind: 'user' | 'service';
   roles: string[];
+  /** Гранты с областью «роль@se:<id>» (SPEC AD-5) — в токене claim grants, только непустой. */
+  grants?: string[];
   mustChangePassword: boolean;
+  /** Роль требует MFA, а она не подключена (SPEC AD-6) — claim mfa_enrol. */
+  mustEnrolMfa?: boolean;
 }
 
 export interface TokenIssuer {
-  issue(subject: TokenSubject): Promise<{ token: string; expiresIn: number }>;
-  jwks(): Promise<{ keys: JWK[] }>;
+  /** ttlSeconds — короче обычного срока (токен интеграции, чей допуск истекает раньше). */
+  issue(subject: TokenSubject, options?: { ttlSeconds?: number }): Promise<{ token: string; expiresIn: number }>;
+  jwks(): { keys: JWK[] };
 }
 
-export async function createTokenIssuer(options: {
-  keys: SigningKeyStore;
-  masterKey: MasterKey;
+export function createTokenIssuer(options: {
+  keyring: SigningKeyring;
   issuer: string;
   audience: string;
   accessTtlSeconds: number;
-}): Promise<TokenIssuer> {
-  const signing = await ensureSigningKey(options.keys, options.masterKey);
+  now: () => Date;
+}): TokenIssuer {
   return {
-    async issue(subject) {
+    async issue(subject, issueOptions) {
+      const signing = await options.keyring.current();
+      const ttl = Math.min(options.accessTtlSeconds, issueOptions?.ttlSeconds ?? options.accessTtlSeconds);
+      const iat = Math.floor(options.now().getTime() / 1000);
       const token = await new SignJWT({
         name: subject.name,
         kind: subject.kind,
         roles: subject.roles,
+        ...(subject.grants?.length ? { grants: subject.grants } : {}),
         ...(subject.mustChangePassword ? { pwd_change: true } : {}),
+        ...(subject.mustEnrolMfa ? { mfa_enrol: true } : {}),
       })
         .setProtectedHeader({ alg: 'RS256', kid: signing.kid, typ: ACCESS_TOKEN_TYPE })
         .setSubject(subject.subject)
         .setIssuer(options.issuer)
         .setAudience(options.audience)
-        .setIssuedAt()
-        .setNotBefore('0s')
-        .setExpirationTime(`${options.accessTtlSeconds}s`)
+        .setIssuedAt(iat)
+        .setNotBefore(iat)
+        .setExpirationTime(iat + ttl)
         .setJti(randomUUID())
         .sign(signing.privateKey);
-      return { token, expiresIn: options.accessTtlSeconds };
+      return { token, expiresIn: ttl };
     },
-    async jwks() {
-      const rows = await options.keys.active();
-      return { keys: rows.map((row) => ({ ...row.public_jwk, kid: row.kid, alg: 'RS256', use: 'sig' })) };
-    },
-  };
-}
-
-/** Берёт новейший действующий ключ или создаёт первый. */
-async function ensureSigningKey(
-  store: SigningKeyStore,
-  masterKey: MasterKey,
-): Promise<{ kid: string; privateKey: CryptoKey }> {
-  let [current] = await store.active();
-  if (!current) {
-    const { publicKey, privateKey } = await generateKeyPair('RS256', {
-      modulusLength: 2048,
-      extractable: true,
-    });
-    const kid = randomUUID().replaceAll('-', '');
-    await store.insert({
-      kid,
-      algorithm: 'RS256',
-      public_jwk: await exportJWK(publicKey),
-      private_key_encrypted: masterKey.encrypt(await exportPKCS8(privateKey)),
-      created_at: new Date(),
-    });
-    // Если два экземпляра admin стартовали одновременно, подписываем самым новым из сохранённых.
-    [current] = await store.active();
-  }
-  if (!current) throw new Error('Ключ подписи не сохранился');
-  return {
-    kid: current.kid,
-    privateKey: await importPKCS8(masterKey.decrypt(current.private_key_encrypted), 'RS256'),
+    jwks: () => options.keyring.jwks(),
   };
 }

@@ -1,12 +1,22 @@
-// Управление пользователями (SPEC AD-1): создание, роли, отключение, временный пароль. Системный
-// администратор защищён: любое изменение его учётной записи другим администратором — только запрос,
-// который вступает в силу после одобрения второго администратора (не того, кто запросил).
-import { ArtError, uuidv7, type Queryable, type Logger } from '@artstore/core';
+// Управление пользователями (SPEC AD-1, AD-5): создание, роли, гранты с областью, отключение,
+// временный пароль. Системный администратор защищён: любое изменение его учётной записи другим
+// администратором — только запрос, который вступает в силу после одобрения второго администратора
+// (не того, кто запросил).
+import {
+  ArtError,
+  formatGrant,
+  parseGrant,
+  uuidv7,
+  type Grant,
+  type Logger,
+  type Queryable,
+} from '@artstore/core';
 import {
   createPendingChangeStore,
   type PendingChangeRow,
   type UserChange,
 } from '../store/pending-changes.js';
+import { deleteMfa } from '../store/mfa.js';
 import { createUserStore, type UserRow } from '../store/users.js';
 import { SYSTEM_ADMIN } from './auth-service.js';
 import { assertPasswordPolicy, hashPassword } from './passwords.js';
@@ -18,6 +28,8 @@ export interface UserView {
   id: string;
   username: string;
   roles: string[];
+  /** Гранты с областью: роль действует только на своём элементе хранения (SPEC AD-5). */
+  grants: Grant[];
   disabled: boolean;
   password_change_required: boolean;
   password_changed_at: string;
@@ -29,6 +41,7 @@ export function userView(row: UserRow): UserView {
     id: row.id,
     username: row.username,
     roles: row.roles,
+    grants: grantsOf(row.grants),
     disabled: row.disabled,
     password_change_required: row.must_change_password,
     password_changed_at: new Date(row.password_changed_at).toISOString(),
@@ -36,7 +49,23 @@ export function userView(row: UserRow): UserView {
   };
 }
 
+/** Гранты из БД и ожидающих изменений: там только то, что прошло проверку API. */
+export function grantsOf(stored: readonly string[]): Grant[] {
+  return stored.map((text) => {
+    const grant = parseGrant(text);
+    if (!grant) throw new Error(`Грант «${text}» в БД не по формату «роль@область»`);
+    return grant;
+  });
+}
+
 export type ChangeOutcome = { applied: UserView } | { pending: PendingChangeRow };
+
+/** Изменение пользователя через API: гранты — объектами { role, scope }. */
+export interface UserPatch {
+  roles?: string[];
+  grants?: Grant[];
+  disabled?: boolean;
+}
 
 export interface UserAdminDeps {
   db: Queryable;
@@ -59,8 +88,14 @@ export function createUserAdmin({ db, refreshTokens, audit, logger }: UserAdminD
   /** Применяет изменение; отключение и новый пароль завершают все сессии пользователя. */
   async function apply(user: UserRow, change: UserChange): Promise<UserView> {
     if (change.password_hash !== undefined) await users.resetPassword(user.id, change.password_hash);
-    const updated = await users.update(user.id, { roles: change.roles, disabled: change.disabled });
-    if (change.disabled === true || change.password_hash !== undefined)
+    const updated = await users.update(user.id, {
+      roles: change.roles,
+      grants: change.grants,
+      disabled: change.disabled,
+    });
+    // Сброс MFA: сессии могли начаться с потерянного устройства — тоже завершаются.
+    if (change.mfa_reset === true) await deleteMfa(db, user.id);
+    if (change.disabled === true || change.password_hash !== undefined || change.mfa_reset === true)
       await refreshTokens.revokeUser(user.id, 'changed_by_admin');
     return userView(updated!);
   }
@@ -103,37 +138,45 @@ export function createUserAdmin({ db, refreshTokens, audit, logger }: UserAdminD
     },
     /** Новый пользователь с временным паролем: сменить его обязательно при первом входе. */
     async create(
-      input: { username: string; password: string; roles: string[] },
+      input: { username: string; password: string; roles: string[]; grants?: Grant[] },
       actorId: string,
     ): Promise<UserView> {
       assertPasswordPolicy(input.password, { username: input.username });
       const id = uuidv7();
+      const grants = (input.grants ?? []).map(formatGrant);
       const created = await users.create({
         id,
         username: input.username,
         password_hash: await hashPassword(input.password),
         roles: input.roles,
+        grants,
       });
       if (!created) throw new ArtError('USERNAME_TAKEN', `Имя ${input.username} уже занято`);
       logger.info(
-        { user_id: id, username: input.username, roles: input.roles, actor: actorId },
+        { user_id: id, username: input.username, roles: input.roles, grants, actor: actorId },
         'user_created',
       );
       await audit.record({
         actor: actorId,
         action: 'user.created',
         target: id,
-        details: { username: input.username, roles: input.roles },
+        details: { username: input.username, roles: input.roles, grants },
       });
       return userView(await existing(id));
     },
-    update: (id: string, patch: { roles?: string[]; disabled?: boolean }, actorId: string) =>
-      change(id, patch, actorId),
+    update: (id: string, patch: UserPatch, actorId: string) =>
+      change(
+        id,
+        { roles: patch.roles, grants: patch.grants?.map(formatGrant), disabled: patch.disabled },
+        actorId,
+      ),
     async resetPassword(id: string, password: string, actorId: string): Promise<ChangeOutcome> {
       const user = await existing(id);
       assertPasswordPolicy(password, { username: user.username });
       return change(id, { password_hash: await hashPassword(password) }, actorId);
     },
+    /** Сброс чужой MFA (SPEC AD-6); у системного администратора — через одобрение второго. */
+    resetMfa: (id: string, actorId: string) => change(id, { mfa_reset: true }, actorId),
     pendingChanges: () => changes.pending(),
     /** Решение второго администратора: approve применяет изменение, reject — отклоняет. */
     async decide(changeId: string, approve: boolean, actorId: string): Promise<UserView | null> {
@@ -166,7 +209,9 @@ export type UserAdmin = ReturnType<typeof createUserAdmin>;
 function describe(change: UserChange): Record<string, unknown> {
   return {
     roles: change.roles,
+    grants: change.grants,
     disabled: change.disabled,
     password_reset: change.password_hash !== undefined,
+    mfa_reset: change.mfa_reset,
   };
 }

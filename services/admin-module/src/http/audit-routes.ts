@@ -1,25 +1,29 @@
-// Журнал аудита (SPEC AD-9): чтение постранично и проверка цепочки — разрешение audit:read.
+// Журнал аудита (SPEC AD-9, BY-8): чтение постранично, выгрузка, проверка цепочки и контрольных точек,
+// открытые ключи подписи точек — разрешение audit:read.
 import { requirePermission } from '@artstore/core';
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
-import type { Audit } from '../domain/audit.js';
 import { exportAudit, type AuditExportFormat } from '../domain/audit-export.js';
+import type { AuditReader } from '../domain/audit-trail.js';
+import { EXPECTED_HEAD_PATTERN, parseExpectedHead } from '../domain/audit-verify.js';
 
-export function registerAuditRoutes(app: FastifyInstance, audit: Audit): void {
+const pageQuery = (defaultLimit: number) => ({
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    after: { type: 'integer', minimum: 0, default: 0 },
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: defaultLimit },
+  },
+});
+
+export function registerAuditRoutes(app: FastifyInstance, audit: AuditReader): void {
   app.get<{ Querystring: { after: number; limit: number } }>(
     '/api/audit',
     {
       schema: {
         summary: 'Записи журнала аудита по порядку; after — номер последней полученной',
         tags: ['audit'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            after: { type: 'integer', minimum: 0, default: 0 },
-            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-          },
-        },
+        querystring: pageQuery(100),
       },
     },
     async (request) => {
@@ -52,12 +56,51 @@ export function registerAuditRoutes(app: FastifyInstance, audit: Audit): void {
     },
   );
 
-  app.get(
+  app.get<{ Querystring: { expect_head?: string } }>(
     '/api/audit/verify',
-    { schema: { summary: 'Проверка цепочки хешей журнала аудита', tags: ['audit'] } },
+    {
+      schema: {
+        summary: 'Проверка цепочки хешей и подписанных контрольных точек; expect_head — голова «номер:хеш», хранимая вне БД',
+        tags: ['audit'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { expect_head: { type: 'string', pattern: EXPECTED_HEAD_PATTERN.source } },
+        },
+      },
+    },
     async (request) => {
       requirePermission(request.principal, 'audit:read');
-      return audit.verify();
+      const { expect_head: head } = request.query;
+      return audit.verify({ expected: head === undefined ? undefined : (parseExpectedHead(head) ?? undefined) });
+    },
+  );
+
+  app.get(
+    '/api/audit/public-key',
+    { schema: { summary: 'Открытые ключи подписи контрольных точек (Ed25519, PEM): хранить вне системы для проверки', tags: ['audit'] } },
+    async (request) => {
+      requirePermission(request.principal, 'audit:read');
+      return { keys: await audit.publicKeys() };
+    },
+  );
+
+  app.get<{ Querystring: { after: number; limit: number } }>(
+    '/api/audit/checkpoints',
+    { schema: { summary: 'Подписанные контрольные точки по порядку номеров записей', tags: ['audit'], querystring: pageQuery(100) } },
+    async (request) => {
+      requirePermission(request.principal, 'audit:read');
+      const checkpoints = await audit.checkpoints(request.query.after, request.query.limit);
+      return { checkpoints, last_seq: checkpoints.at(-1)?.seq ?? request.query.after };
+    },
+  );
+
+  app.get(
+    '/api/audit/checkpoints/latest',
+    { schema: { summary: 'Последняя контрольная точка — её копию хранят вне системы (artstore audit verify --checkpoint)', tags: ['audit'] } },
+    async (request) => {
+      requirePermission(request.principal, 'audit:read');
+      return { checkpoint: await audit.latestCheckpoint() };
     },
   );
 }

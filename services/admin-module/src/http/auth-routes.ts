@@ -3,6 +3,7 @@ import type {
   ClientCredentialsRequest,
   LoginRequest,
   LogoutRequest,
+  MfaVerifyRequest,
   PasswordChangeRequest,
   RefreshRequest,
 } from '@artstore/contracts';
@@ -10,18 +11,33 @@ import type { FastifyInstance } from 'fastify';
 import type { AuthService } from '../domain/auth-service.js';
 import type { TokenIssuer } from '../domain/token-issuer.js';
 
-const tokenResponse = {
+export const tokenResponse = {
   type: 'object',
-  required: ['access_token', 'token_type', 'expires_in', 'password_change_required'],
+  required: ['access_token', 'token_type', 'expires_in', 'password_change_required', 'mfa_enrolment_required'],
   properties: {
     access_token: { type: 'string' },
     token_type: { type: 'string', const: 'Bearer' },
     expires_in: { type: 'integer' },
     password_change_required: { type: 'boolean' },
+    mfa_enrolment_required: { type: 'boolean' },
     refresh_token: { type: 'string' },
     refresh_expires_in: { type: 'integer' },
   },
 } as const;
+
+/** Пароль принят, нужен второй фактор (SPEC AD-6). */
+const mfaChallengeResponse = {
+  type: 'object',
+  required: ['mfa_required', 'mfa_token', 'expires_in'],
+  properties: {
+    mfa_required: { type: 'boolean', const: true },
+    mfa_token: { type: 'string' },
+    expires_in: { type: 'integer' },
+  },
+} as const;
+
+/** Код второго фактора: 6 цифр TOTP или резервный код (xxxx-xxxx-xxxx-xxxx). */
+export const mfaCode = { type: 'string', minLength: 6, maxLength: 32 } as const;
 
 export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issuer: TokenIssuer): void {
   app.post<{ Body: LoginRequest }>(
@@ -29,7 +45,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
     {
       config: { public: true },
       schema: {
-        summary: 'Вход по имени и паролю',
+        summary: 'Вход по имени и паролю; при подключённой MFA — mfa_token для второго шага',
         tags: ['auth'],
         security: [],
         body: {
@@ -39,13 +55,32 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
           properties: {
             username: { type: 'string', minLength: 1, maxLength: 128 },
             password: { type: 'string', minLength: 1, maxLength: 1024 },
-            totp: { type: 'string', maxLength: 16 },
           },
+        },
+        response: { 200: { anyOf: [tokenResponse, mfaChallengeResponse] } },
+      },
+    },
+    async (request) => auth.login(request.body.username, request.body.password, request.ip),
+  );
+
+  app.post<{ Body: MfaVerifyRequest }>(
+    '/api/auth/mfa/verify',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Второй шаг входа: код TOTP или резервный код к mfa_token',
+        tags: ['auth'],
+        security: [],
+        body: {
+          type: 'object',
+          required: ['mfa_token', 'code'],
+          additionalProperties: false,
+          properties: { mfa_token: { type: 'string', minLength: 1, maxLength: 256 }, code: mfaCode },
         },
         response: { 200: tokenResponse },
       },
     },
-    async (request) => auth.login(request.body.username, request.body.password, request.ip),
+    async (request) => auth.verifyMfa(request.body.mfa_token, request.body.code, request.ip),
   );
 
   app.post<{ Body: RefreshRequest }>(
@@ -71,7 +106,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
   app.post<{ Body: LogoutRequest | undefined }>(
     '/api/auth/logout',
     {
-      config: { allowPendingPasswordChange: true },
+      config: { allowPendingPasswordChange: true, allowPendingMfaEnrolment: true },
       schema: {
         summary: 'Выход: отзыв семейства refresh-токена или, без него, всех сессий пользователя',
         tags: ['auth'],
@@ -116,7 +151,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
   app.post<{ Body: PasswordChangeRequest }>(
     '/api/users/me/password',
     {
-      config: { allowPendingPasswordChange: true },
+      config: { allowPendingPasswordChange: true, allowPendingMfaEnrolment: true },
       schema: {
         summary: 'Смена своего пароля; ответ — новый токен без требования смены',
         tags: ['users'],
@@ -141,7 +176,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
   app.get(
     '/api/users/me',
     {
-      config: { allowPendingPasswordChange: true },
+      config: { allowPendingPasswordChange: true, allowPendingMfaEnrolment: true },
       schema: { summary: 'Текущий пользователь', tags: ['users'] },
     },
     (request, reply) => {
@@ -150,8 +185,10 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
         id: principal.subject,
         username: principal.username,
         roles: principal.roles,
+        grants: principal.grants,
         permissions: [...principal.permissions].sort(),
         password_change_required: principal.mustChangePassword,
+        mfa_enrolment_required: principal.mustEnrolMfa === true,
       });
     },
   );
@@ -170,7 +207,7 @@ export function registerAuthRoutes(app: FastifyInstance, auth: AuthService, issu
   );
 }
 
-function userPrincipal(principal: Principal | undefined): Principal {
+export function userPrincipal(principal: Principal | undefined): Principal {
   if (!principal) throw new ArtError('AUTH_TOKEN_MISSING');
   if (principal.kind !== 'user') throw new ArtError('FORBIDDEN', 'Операция доступна только пользователю');
   return principal;

@@ -1,17 +1,11 @@
-// Управление пользователями (SPEC AD-1, §9): всё под разрешением users:manage. Изменение системного
-// администратора другим администратором — 202 и ожидающее изменение до одобрения вторым.
-import { requirePermission, rolePermissions } from '@artstore/core';
+// Управление пользователями (SPEC AD-1, AD-5, §9): всё под разрешением users:manage. Изменение системного
+// администратора другим администратором (и его гранты) — 202 и ожидающее изменение до одобрения вторым.
+import { requirePermission, type Grant } from '@artstore/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ChangeOutcome, UserAdmin } from '../domain/user-admin.js';
+import { grantsOf, type ChangeOutcome, type UserAdmin, type UserPatch } from '../domain/user-admin.js';
+import { grantsSchema as grants, rolesSchema as roles } from './role-schemas.js';
 
-const ROLES = Object.keys(rolePermissions);
-const roles = {
-  type: 'array',
-  minItems: 1,
-  uniqueItems: true,
-  items: { type: 'string', enum: ROLES },
-} as const;
-const idParams = {
+export const idParams = {
   type: 'object',
   required: ['id'],
   properties: {
@@ -21,7 +15,7 @@ const idParams = {
 const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 
 /** Применённое изменение — 200 с пользователем; ожидающее одобрения — 202 с изменением. */
-function sendOutcome(reply: FastifyReply, outcome: ChangeOutcome) {
+export function sendOutcome(reply: FastifyReply, outcome: ChangeOutcome) {
   if ('applied' in outcome) return reply.send(outcome.applied);
   const { id, user_id, requested_by, requested_at, status } = outcome.pending;
   return reply.code(202).send({ change_id: id, user_id, requested_by, requested_at, status });
@@ -33,7 +27,7 @@ export function registerUserRoutes(app: FastifyInstance, admin: UserAdmin): void
     return { users: await admin.list() };
   });
 
-  app.post<{ Body: { username: string; password: string; roles: string[] } }>(
+  app.post<{ Body: { username: string; password: string; roles: string[]; grants?: Grant[] } }>(
     '/api/users',
     {
       schema: {
@@ -47,6 +41,7 @@ export function registerUserRoutes(app: FastifyInstance, admin: UserAdmin): void
             username: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$' },
             password,
             roles,
+            grants,
           },
         },
       },
@@ -66,18 +61,18 @@ export function registerUserRoutes(app: FastifyInstance, admin: UserAdmin): void
     },
   );
 
-  app.patch<{ Params: { id: string }; Body: { roles?: string[]; disabled?: boolean } }>(
+  app.patch<{ Params: { id: string }; Body: UserPatch }>(
     '/api/users/:id',
     {
       schema: {
-        summary: 'Роли и отключение; для системного администратора — запрос на одобрение (202)',
+        summary: 'Роли, гранты и отключение; для системного администратора — запрос на одобрение (202)',
         tags: ['users'],
         params: idParams,
         body: {
           type: 'object',
           additionalProperties: false,
           minProperties: 1,
-          properties: { roles, disabled: { type: 'boolean' } },
+          properties: { roles, grants, disabled: { type: 'boolean' } },
         },
       },
     },
@@ -124,8 +119,10 @@ export function registerUserRoutes(app: FastifyInstance, admin: UserAdmin): void
           requested_by,
           requested_at,
           roles: change.roles,
+          grants: change.grants && grantsOf(change.grants),
           disabled: change.disabled,
           password_reset: change.password_hash !== undefined,
+          mfa_reset: change.mfa_reset === true,
         })),
       };
     },

@@ -2,11 +2,15 @@
 // решение — другого.
 import type { Queryable } from '@artstore/core';
 
-/** Что меняется: роли и/или отключение, либо временный пароль (хранится только bcrypt-хеш). */
+/** Что меняется: роли, гранты и/или отключение, либо временный пароль (хранится только bcrypt-хеш). */
 export interface UserChange {
   roles?: string[];
+  /** Гранты с областью — компактной записью «роль@se:<id>», как в admin_users.grants. */
+  grants?: string[];
   disabled?: boolean;
   password_hash?: string;
+  /** Сброс двухфакторной аутентификации (SPEC AD-6): пользователь потерял устройство. */
+  mfa_reset?: boolean;
 }
 
 export interface PendingChangeRow {

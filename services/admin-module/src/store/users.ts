@@ -5,6 +5,8 @@ export interface UserRow {
   username: string;
   password_hash: string;
   roles: string[];
+  /** Гранты с областью, компактной записью «роль@se:<id>» (SPEC AD-5). */
+  grants: string[];
   disabled: boolean;
   must_change_password: boolean;
   password_changed_at: Date;
@@ -27,7 +29,7 @@ export function createUserStore(db: Queryable) {
       return rows[0];
     },
     /** Создаёт пользователя, если имени ещё нет; false — уже существует (гонка двух экземпляров admin). */
-    async insertIfAbsent(user: Omit<UserRow, 'created_at' | 'updated_at'>): Promise<boolean> {
+    async insertIfAbsent(user: Omit<UserRow, 'grants' | 'created_at' | 'updated_at'>): Promise<boolean> {
       const { rowCount } = await db.query(
         `insert into admin_users (id, username, password_hash, roles, disabled, must_change_password, password_changed_at, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $7, now(), now()) on conflict (username) do nothing`,
@@ -49,12 +51,13 @@ export function createUserStore(db: Queryable) {
       username: string;
       password_hash: string;
       roles: string[];
+      grants: string[];
     }): Promise<boolean> {
       try {
         await db.query(
-          `insert into admin_users (id, username, password_hash, roles, disabled, must_change_password, password_changed_at, created_at, updated_at)
-           values ($1, $2, $3, $4, false, true, now(), now(), now())`,
-          [user.id, user.username, user.password_hash, user.roles],
+          `insert into admin_users (id, username, password_hash, roles, grants, disabled, must_change_password, password_changed_at, created_at, updated_at)
+           values ($1, $2, $3, $4, $5, false, true, now(), now(), now())`,
+          [user.id, user.username, user.password_hash, user.roles, user.grants],
         );
         return true;
       } catch (error) {
@@ -66,12 +69,16 @@ export function createUserStore(db: Queryable) {
       const { rows } = await db.query<UserRow>('select * from admin_users order by username');
       return rows;
     },
-    /** Новые роли и/или признак отключения; возвращает обновлённую строку. */
-    async update(id: string, patch: { roles?: string[]; disabled?: boolean }): Promise<UserRow | undefined> {
+    /** Новые роли, гранты и/или признак отключения; возвращает обновлённую строку. */
+    async update(
+      id: string,
+      patch: { roles?: string[]; grants?: string[]; disabled?: boolean },
+    ): Promise<UserRow | undefined> {
       const { rows } = await db.query<UserRow>(
-        `update admin_users set roles = coalesce($2, roles), disabled = coalesce($3, disabled), updated_at = now()
+        `update admin_users set roles = coalesce($2, roles), grants = coalesce($3, grants),
+           disabled = coalesce($4, disabled), updated_at = now()
          where id = $1 returning *`,
-        [id, patch.roles ?? null, patch.disabled ?? null],
+        [id, patch.roles ?? null, patch.grants ?? null, patch.disabled ?? null],
       );
       return rows[0];
     },

@@ -9,7 +9,8 @@ export interface StorageElementRef {
 }
 
 export interface StorageElementPool {
-  choose(explicit?: string): { ref: StorageElementRef; client: ServiceClient };
+  /** eligible — SE, на которые вызывающему разрешена запись (гранты SPEC AD-5); без него — любые. */
+  choose(explicit?: string, eligible?: ReadonlySet<string>): { ref: StorageElementRef; client: ServiceClient };
   close(): Promise<void>;
 }
 
@@ -18,17 +19,20 @@ export function createStorageElementPool(refs: readonly StorageElementRef[]): St
     .sort((a, b) => a.priority - b.priority)
     .map((ref) => ({ ref, client: createServiceClient({ baseUrl: ref.url, name: ref.id, headersTimeoutMs: 120_000 }) }));
   return {
-    choose(explicit) {
+    choose(explicit, eligible) {
       if (explicit !== undefined) {
         const chosen = members.find((m) => m.ref.id === explicit);
         if (!chosen) throw new ArtError('VALIDATION_FAILED', `Элемент хранения ${explicit} неизвестен`);
         return chosen;
       }
-      const healthy = members.find((m) => m.client.circuitState !== 'open');
-      if (!healthy) {
-        throw new ArtError('NO_STORAGE_ELEMENT', members.length === 0 ? 'Элементы хранения не настроены' : 'Все элементы хранения недоступны');
+      const candidates = eligible === undefined ? members : members.filter((m) => eligible.has(m.ref.id));
+      const healthy = candidates.find((m) => m.client.circuitState !== 'open');
+      if (healthy) return healthy;
+      if (members.length === 0) throw new ArtError('NO_STORAGE_ELEMENT', 'Элементы хранения не настроены');
+      if (eligible !== undefined && candidates.length === 0) {
+        throw new ArtError('NO_STORAGE_ELEMENT', `Среди элементов хранения нет разрешённых вам для записи: ${[...eligible].join(', ')}`);
       }
-      return healthy;
+      throw new ArtError('NO_STORAGE_ELEMENT', 'Все элементы хранения недоступны');
     },
     async close() {
       await Promise.all(members.map((m) => m.client.close()));

@@ -1,7 +1,8 @@
 // Передача одного файла на SE потоком (SPEC IN-1): байты идут от клиента к SE без буферизации,
 // backpressure держит undici. Повтор на другом SE невозможен: поток уже частично прочитан (IN-7).
+// Принятый файл — событие аудита (SPEC AD-9) с адресом клиента, которого SE за ingester не видит.
 import type { Readable } from 'node:stream';
-import { ArtError, type Principal } from '@artstore/core';
+import { actorOf, allowedElements, ArtError, requirePermission, type AuditClient, type Principal } from '@artstore/core';
 import { formatConsistencyToken, SE_HEADERS, type FileMetadata, type FileRecord, type UploadedFile } from '@artstore/contracts';
 import type { StorageElementPool } from './storage-elements.js';
 
@@ -14,14 +15,20 @@ export interface UploadInput {
   storageElement?: string;
   principal: Principal;
   requestId: string;
+  /** Адрес клиента (за доверенным прокси — из X-Forwarded-For). */
+  ip: string;
   /** Срабатывает, когда клиент оборвал соединение посреди тела запроса. */
   clientAborted?: AbortSignal;
 }
 
-export function createUploader(pool: StorageElementPool) {
+export function createUploader(pool: StorageElementPool, audit: AuditClient) {
   return {
     async upload(input: UploadInput): Promise<UploadedFile> {
-      const { ref, client } = pool.choose(input.storageElement);
+      // Выбор — только среди SE, куда вызывающему разрешена запись; явно названный SE проверяется
+      // здесь, до первого байта (SPEC AD-5). SE проверяет ещё раз по пересланному токену.
+      const allowed = allowedElements(input.principal, 'files:write');
+      const { ref, client } = pool.choose(input.storageElement, allowed === 'all' ? undefined : allowed);
+      requirePermission(input.principal, 'files:write', { se: ref.id });
       const headers: Record<string, string> = {
         authorization: `Bearer ${input.principal.token}`,
         'content-type': input.contentType,
@@ -44,6 +51,14 @@ export function createUploader(pool: StorageElementPool) {
         throw error;
       }
       const { seq, ...record } = stored;
+      await audit.record({
+        actor: actorOf(input.principal),
+        ip: input.ip,
+        request_id: input.requestId,
+        action: 'file.upload',
+        target: record.id,
+        details: { storage_element: ref.id, name: record.name, size: record.size, sha256: record.sha256 },
+      });
       return { ...record, consistency_token: formatConsistencyToken(ref.id, seq) };
     },
   };

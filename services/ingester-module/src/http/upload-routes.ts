@@ -2,7 +2,7 @@
 // метаданных или любое другое тело как сырой поток. Каждый файл уходит на SE потоком.
 import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
-import { ArtError, parseContentDispositionFilename, requirePermission } from '@artstore/core';
+import { ArtError, parseContentDispositionFilename, requirePermissionSomewhere } from '@artstore/core';
 import { normalizeMetadata, parseTagsField, type UploadedFile, type UploadResponse } from '@artstore/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { assertClientFileName } from '../domain/file-names.js';
@@ -53,7 +53,8 @@ export async function registerUploadRoutes(app: FastifyInstance, uploader: Uploa
         },
       },
       async (request, reply) => {
-        requirePermission(request.principal, 'files:write');
+        // Ранний отказ до чтения тела; право на выбранный SE проверяет uploader (SPEC AD-5).
+        requirePermissionSomewhere(request.principal, 'files:write');
         const clientAborted = clientAbortSignal(request);
         const files = request.isMultipart()
           ? await uploadMultipart(request, uploader, clientAborted)
@@ -93,6 +94,7 @@ async function uploadRaw(
     storageElement: query.storage_element,
     principal: request.principal!,
     requestId: request.id,
+    ip: request.ip,
     clientAborted,
   });
 }
@@ -137,6 +139,7 @@ async function uploadMultipart(request: FastifyRequest, uploader: Uploader, clie
         storageElement,
         principal: request.principal!,
         requestId: request.id,
+        ip: request.ip,
         clientAborted,
       }),
     );

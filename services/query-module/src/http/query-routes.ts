@@ -1,5 +1,15 @@
 // Поиск, запись о файле и выдача байтов (SPEC §9, QR-2, QR-4, QR-6).
-import { ArtError, decodeKeysetCursor, encodeKeysetCursor, requirePermission, UUID_PATTERN, type ServiceClient } from '@artstore/core';
+import {
+  ArtError,
+  decodeKeysetCursor,
+  encodeKeysetCursor,
+  requestAuditContext,
+  requirePermission,
+  requirePermissionSomewhere,
+  UUID_PATTERN,
+  type AuditClient,
+  type ServiceClient,
+} from '@artstore/core';
 import { parseConsistencyToken, type SearchResponse } from '@artstore/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { ChangeFollower } from '../domain/change-follower.js';
@@ -10,6 +20,8 @@ export interface QueryRoutesDeps {
   follower: ChangeFollower;
   elements: ReadonlyMap<string, ServiceClient>;
   consistencyWaitMs: number;
+  /** Журнал аудита (SPEC AD-9): выдача байтов — GET с ответом 200/206; HEAD и 304 байтов не выдают. */
+  audit: AuditClient;
 }
 
 /** Заголовки, которые выдача пересылает SE и возвращает клиенту без изменений. */
@@ -58,6 +70,8 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
       },
     },
     async (request, reply): Promise<SearchResponse> => {
+      // Поиск идёт по всему индексу, поэтому нужен глобальный files:read: гранты с областью сюда не
+      // пускают, пока результаты не фильтруются по ним (SPEC QR-8).
       requirePermission(request.principal, 'files:read');
       const { q = '', limit = 20, cursor, consistency_token: token } = request.query;
       if (token !== undefined) {
@@ -76,9 +90,11 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
     '/api/files/:id',
     { schema: { summary: 'Запись о файле', tags: ['files'], params: idParams } },
     async (request) => {
-      requirePermission(request.principal, 'files:read');
+      requirePermissionSomewhere(request.principal, 'files:read');
       const record = await deps.index.get(request.params.id);
       if (!record) throw new ArtError('FILE_NOT_FOUND', `Файл ${request.params.id} не найден`);
+      // Право — на SE-владельце файла (SPEC AD-5, QR-8): грант на другой SE его не даёт.
+      requirePermission(request.principal, 'files:read', { se: record.storage_element });
       return record;
     },
   );
@@ -89,9 +105,10 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
     exposeHeadRoute: false,
     schema: { summary: 'Байты файла: потоковый прокси к SE-владельцу с Range и условными запросами', tags: ['files'], params: idParams },
     handler: async (request, reply) => {
-      const principal = requirePermission(request.principal, 'files:read');
+      requirePermissionSomewhere(request.principal, 'files:read');
       const record = await deps.index.get(request.params.id);
       if (!record || record.status !== 'active') throw new ArtError('FILE_NOT_FOUND', `Файл ${request.params.id} не найден`);
+      const principal = requirePermission(request.principal, 'files:read', { se: record.storage_element });
       const client = deps.elements.get(record.storage_element);
       if (!client) throw new ArtError('UPSTREAM_UNAVAILABLE', `Элемент хранения ${record.storage_element} неизвестен этому узлу`);
       const headers: Record<string, string> = { authorization: `Bearer ${principal.token}` };
@@ -111,6 +128,14 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRoutesDeps)
       if (request.method === 'HEAD' || upstream.status === 304) {
         upstream.body.resume();
         return reply.send();
+      }
+      if (upstream.status === 200 || upstream.status === 206) {
+        await deps.audit.record({
+          ...requestAuditContext(request, principal),
+          action: 'file.download',
+          target: record.id,
+          details: { storage_element: record.storage_element, status: upstream.status, range: request.headers.range ?? null },
+        });
       }
       return reply.send(upstream.body);
     },

@@ -1,8 +1,8 @@
 // Удаление на SE (SPEC SE-7, SE-9, IN-5, BY-4): только в режиме edit; до retention_until — отказ,
-// кроме администратора с явным override_retention (отмечается в надгробии). Удаление мягкое: attr
-// получает статус deleted и надгробие, байты стираются позже фоновой задачей очистки (purge), после
-// чего в надгробии отмечается purged_at. attr не удаляется никогда — это свидетельство удаления.
-import { ArtError, type BlobStore, type JobQueue, type Principal } from '@artstore/core';
+// кроме явного override_retention (право files:purge проверяет маршрут; отмечается в надгробии).
+// Удаление мягкое: attr получает статус deleted и надгробие, байты стираются позже фоновой задачей
+// очистки (purge), после чего в надгробии отмечается purged_at. attr не удаляется никогда — это свидетельство удаления.
+import { ArtError, systemActor, type AuditClient, type BlobStore, type JobQueue, type Principal } from '@artstore/core';
 import type { AttrRecord } from './attr.js';
 import type { Capacity } from './capacity.js';
 import { loadActive, type FileChangeDeps } from './metadata-updater.js';
@@ -18,6 +18,8 @@ export interface FileDeleterDeps extends FileChangeDeps {
   jobs: JobQueue;
   capacity: Capacity;
   blobs: BlobStore;
+  /** Стирание байтов — событие аудита (SPEC AD-9) от имени фоновой задачи. */
+  audit: AuditClient;
   now?: () => Date;
 }
 
@@ -39,9 +41,6 @@ export function createFileDeleter(deps: FileDeleterDeps) {
           throw new ArtError('RETENTION_ACTIVE', `Файл ${current.id} хранится до ${current.retention_until}`, {
             extra: { retention_until: current.retention_until },
           });
-        }
-        if (retained && !request.principal.roles.includes('admin')) {
-          throw new ArtError('FORBIDDEN', 'Досрочное удаление (override_retention) — только администратор', { extra: { permission: 'admin' } });
         }
         const at = now().toISOString();
         return deps.replaceAttr(
@@ -82,6 +81,12 @@ export function createFileDeleter(deps: FileDeleterDeps) {
           await deps.replaceAttr(current, (next) => ({ ...next, deletion }), 'system:purge');
           deps.capacity.free(current.size);
           deps.logger.info({ file_id: current.id, size: current.size }, 'file_purged');
+          await deps.audit.record({
+            actor: systemActor('purge'),
+            action: 'file.purge',
+            target: current.id,
+            details: { element_id: deps.elementId, size: current.size, sha256: current.sha256 },
+          });
         });
       });
     },

@@ -1,8 +1,10 @@
 // Режимы SE и правила (SPEC SE-7). Матрица «режим × операция» — единственное место, где решается,
 // что можно; отказ всегда называет режим и операцию.
-import { ArtError } from '@artstore/core';
+import { ArtError, type SeMode } from '@artstore/core';
 
-export type Mode = 'edit' | 'rw' | 'ro' | 'ar';
+// Правило переходов — общее с admin-module и UI (SPEC AD-7): оно в @artstore/contracts.
+export { assertApiTransition } from '@artstore/contracts';
+export type Mode = SeMode;
 export type Operation = 'create' | 'read' | 'read_content' | 'update_metadata' | 'delete';
 
 const MATRIX: Record<Mode, ReadonlySet<Operation>> = {
@@ -13,9 +15,6 @@ const MATRIX: Record<Mode, ReadonlySet<Operation>> = {
   ar: new Set(['read', 'read_content']),
 };
 
-/** Переходы через API (их ведёт admin-module, SPEC AD-7); edit и ar меняются только конфигурацией. */
-const API_TRANSITIONS: ReadonlySet<string> = new Set(['rw->ro', 'ro->ar']);
-
 export function allowedOperations(mode: Mode): Operation[] {
   return [...MATRIX[mode]];
 }
@@ -25,15 +24,5 @@ export function assertOperationAllowed(elementId: string, mode: Mode, operation:
     throw new ArtError('MODE_FORBIDS_OPERATION', `Элемент хранения ${elementId} в режиме ${mode}: операция ${operation} запрещена`, {
       extra: { element_id: elementId, mode, operation },
     });
-  }
-}
-
-export function assertApiTransition(from: Mode, to: Mode): void {
-  if (!API_TRANSITIONS.has(`${from}->${to}`)) {
-    const reason =
-      from === 'edit' || from === 'ar'
-        ? `режим ${from} меняется только конфигурацией (storage.mode) и перезапуском`
-        : `через API допустимы только rw→ro и ro→ar`;
-    throw new ArtError('MODE_TRANSITION_FORBIDDEN', `Переход ${from}→${to} запрещён: ${reason}`, { extra: { from, to } });
   }
 }

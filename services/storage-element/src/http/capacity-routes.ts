@@ -5,7 +5,11 @@ import type { CapacityStatus } from '@artstore/contracts';
 import type { FastifyInstance } from 'fastify';
 import type { Capacity } from '../domain/capacity.js';
 
-export function registerCapacityRoutes(app: FastifyInstance, capacity: Pick<Capacity, 'status'>): void {
+export function registerCapacityRoutes(
+  app: FastifyInstance,
+  elementId: string,
+  capacity: Pick<Capacity, 'status'>,
+): void {
   app.get(
     '/api/capacity',
     {
@@ -15,7 +19,7 @@ export function registerCapacityRoutes(app: FastifyInstance, capacity: Pick<Capa
       },
     },
     async (request): Promise<CapacityStatus> => {
-      requirePermission(request.principal, 'files:read');
+      requirePermission(request.principal, 'files:read', { se: elementId });
       return capacity.status();
     },
   );

@@ -4,8 +4,10 @@ import {
   ArtError,
   decide,
   formatContentDisposition,
+  requestAuditContext,
   requirePermission,
   UUID_PATTERN,
+  type AuditClient,
   type BlobStore,
 } from '@artstore/core';
 import { normalizeMetadata, SE_HEADERS, type ChangesResponse, type FileMetadata } from '@artstore/contracts';
@@ -28,11 +30,15 @@ export interface FileRoutesDeps {
   deleter: FileDeleter;
   /** Открытые ключи корня SE: ими проверяется каждая выдаваемая запись (SPEC SE-2). */
   signingKeys: readonly PublicSigningKey[];
+  /** Журнал аудита (SPEC AD-9): приём, удаление и правка метаданных. */
+  audit: AuditClient;
 }
 
 const MAX_NAME_BYTES = 1024;
 
 export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): void {
+  // Каждая операция — над этим SE: гранты «роль@se:<element_id>» действуют здесь (SPEC AD-5).
+  const here = { se: deps.elementId };
   // Тело загрузки не разбирается: любой тип содержимого приходит потоком в обработчик.
   // Отдельная область плагина — JSON-маршруты SE сохраняют обычный разбор тела.
   void app.register((scope, _options, done) => {
@@ -52,7 +58,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
         },
       },
       async (request, reply) => {
-        const principal = requirePermission(request.principal, 'files:write');
+        const principal = requirePermission(request.principal, 'files:write', here);
         const originalName = decodeName(request.headers[SE_HEADERS.name]);
         const declared = request.headers['content-length'];
         const { attr, seq } = await deps.writer.write({
@@ -62,6 +68,12 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
           declaredLength: declared === undefined ? undefined : Number(declared),
           metadata: decodeMetadata(request.headers[SE_HEADERS.metadata]),
           actor: principal.username,
+        });
+        await deps.audit.record({
+          ...requestAuditContext(request, principal),
+          action: 'file.upload',
+          target: attr.id,
+          details: { element_id: deps.elementId, name: attr.original_name, size: attr.size, sha256: attr.sha256 },
         });
         return reply.code(201).send({ ...recordFromAttr(attr), seq });
       },
@@ -73,7 +85,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
     '/api/files/:id',
     { schema: { summary: 'Запись о файле; ETag — "v<версия>" для If-Match при правке', tags: ['files'], params: idParams } },
     async (request, reply) => {
-      requirePermission(request.principal, 'files:read');
+      requirePermission(request.principal, 'files:read', here);
       deps.modes.assert('read');
       const attr = await load(deps, request, request.params.id);
       void reply.header('etag', metadataEtag(attr.version));
@@ -100,12 +112,20 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
       },
     },
     async (request) => {
-      const principal = requirePermission(request.principal, 'files:delete');
+      // Досрочное удаление (SPEC SE-9) — своё право files:purge, проверяется первым: отказ называет его.
+      if (request.query.override_retention) requirePermission(request.principal, 'files:purge', here);
+      const principal = requirePermission(request.principal, 'files:delete', here);
       const { attr, seq } = await deps.deleter.delete({
         id: request.params.id,
         reason: request.query.reason,
         overrideRetention: request.query.override_retention ?? false,
         principal,
+      });
+      await deps.audit.record({
+        ...requestAuditContext(request, principal),
+        action: 'file.delete',
+        target: attr.id,
+        details: { element_id: deps.elementId, reason: request.query.reason, retention_overridden: attr.deletion?.retention_overridden ?? false },
       });
       return { ...recordFromAttr(attr), deletion: attr.deletion, seq };
     },
@@ -131,11 +151,17 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
       },
     },
     async (request, reply) => {
-      const principal = requirePermission(request.principal, 'files:write');
+      const principal = requirePermission(request.principal, 'files:write', here);
       const header = request.headers['if-match'];
       const expected = parseMetadataIfMatch(Array.isArray(header) ? header.join(',') : header);
       if (expected === null) throw new ArtError('PRECONDITION_REQUIRED', 'Укажите If-Match: "v<версия>" — версию из ETag записи');
       const { attr, seq } = await deps.updater.update(request.params.id, expected, request.body, principal.username);
+      await deps.audit.record({
+        ...requestAuditContext(request, principal),
+        action: 'file.metadata.update',
+        target: attr.id,
+        details: { element_id: deps.elementId, version: attr.version, fields: Object.keys(request.body) },
+      });
       void reply.header('etag', metadataEtag(attr.version));
       return { ...recordFromAttr(attr), seq };
     },
@@ -147,7 +173,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
     schema: { summary: 'Байты файла: Range, If-Range, ETag, If-None-Match (SPEC SE-11)', tags: ['files'], params: idParams },
     exposeHeadRoute: false,
     handler: async (request, reply) => {
-      requirePermission(request.principal, 'files:read');
+      requirePermission(request.principal, 'files:read', here);
       deps.modes.assert('read_content');
       const attr = await load(deps, request, request.params.id);
       if (attr.status !== 'active') throw new ArtError('FILE_NOT_FOUND', `Файл ${attr.id} в статусе ${attr.status}`);
@@ -202,7 +228,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
       },
     },
     async (request): Promise<ChangesResponse> => {
-      requirePermission(request.principal, 'changes:read');
+      requirePermission(request.principal, 'changes:read', here);
       const after = request.query.after ?? 0;
       const changes = await deps.cache.changes(after, request.query.limit ?? 500);
       return { element_id: deps.elementId, changes, last_seq: changes.at(-1)?.seq ?? after };

@@ -9,6 +9,7 @@ import type { Reconciler } from '../domain/reconciler.js';
 import type { Scrubber } from '../domain/scrubber.js';
 
 export interface MaintenanceRoutesDeps {
+  elementId: string;
   blobs: BlobStore;
   cache: FileCache;
   signingKeys: () => readonly PublicSigningKey[];
@@ -19,6 +20,7 @@ export interface MaintenanceRoutesDeps {
 }
 
 export function registerMaintenanceRoutes(app: FastifyInstance, deps: MaintenanceRoutesDeps): void {
+  const here = { se: deps.elementId };
   app.post<{ Querystring: { dry_run?: boolean } }>(
     '/api/maintenance/rebuild',
     {
@@ -33,7 +35,7 @@ export function registerMaintenanceRoutes(app: FastifyInstance, deps: Maintenanc
       },
     },
     async (request) => {
-      requirePermission(request.principal, 'storage:manage');
+      requirePermission(request.principal, 'storage:manage', here);
       const dryRun = request.query.dry_run ?? true;
       const plan = await planRebuild({ blobs: deps.blobs, cache: deps.cache, signingKeys: deps.signingKeys() });
       // Онлайн-починка — тем же путём, что периодическая сверка: под блокировкой каждой записи.
@@ -49,7 +51,7 @@ export function registerMaintenanceRoutes(app: FastifyInstance, deps: Maintenanc
     '/api/maintenance/report',
     { schema: { summary: 'Итоги последней периодической сверки кеша и прохода scrub: счётчики, повреждения, время', tags: ['maintenance'] } },
     async (request) => {
-      requirePermission(request.principal, 'storage:manage');
+      requirePermission(request.principal, 'storage:manage', here);
       return { reconcile: await deps.reconciler.report(), scrub: await deps.scrubber.report(), generated_at: new Date().toISOString() };
     },
   );

@@ -1,16 +1,17 @@
 // Режим SE (SPEC SE-7): чтение и переход через API (rw→ro, ro→ar) — им управляет admin-module (AD-7).
-import { requirePermission } from '@artstore/core';
+import { requestAuditContext, requirePermission, type AuditClient } from '@artstore/core';
 import type { FastifyInstance } from 'fastify';
 import type { ModeController } from '../domain/mode-controller.js';
 import { allowedOperations, type Mode } from '../domain/modes.js';
 
 const MODES = ['edit', 'rw', 'ro', 'ar'] as const;
 
-export function registerModeRoutes(app: FastifyInstance, modes: ModeController): void {
+/** Смена режима попадает в журнал аудита (SPEC AD-9) от имени того, кто её запросил. */
+export function registerModeRoutes(app: FastifyInstance, modes: ModeController, deps: { elementId: string; audit: AuditClient }): void {
   const describe = () => ({ mode: modes.mode, configured_mode: modes.configured, allowed_operations: allowedOperations(modes.mode) });
 
   app.get('/api/mode', { schema: { summary: 'Текущий режим SE и разрешённые операции', tags: ['mode'] } }, (request, reply) => {
-    requirePermission(request.principal, 'files:read');
+    requirePermission(request.principal, 'files:read', { se: deps.elementId });
     return reply.send(describe());
   });
 
@@ -29,8 +30,9 @@ export function registerModeRoutes(app: FastifyInstance, modes: ModeController):
       },
     },
     async (request) => {
-      const principal = requirePermission(request.principal, 'storage:manage');
+      const principal = requirePermission(request.principal, 'storage:manage', { se: deps.elementId });
       const { from, to } = await modes.change(request.body.mode, principal.username);
+      await deps.audit.record({ ...requestAuditContext(request, principal), action: 'se.mode.change', target: deps.elementId, details: { from, to } });
       return { ...describe(), from, to };
     },
   );

@@ -24,6 +24,7 @@ const pageProperties = {
 } as const;
 
 export function registerRetentionRoutes(app: FastifyInstance, deps: RetentionRoutesDeps): void {
+  const here = { se: deps.elementId };
   async function page(
     asOf: Date,
     from: string | null,
@@ -61,7 +62,7 @@ export function registerRetentionRoutes(app: FastifyInstance, deps: RetentionRou
       },
     },
     async (request) => {
-      requirePermission(request.principal, 'retention:read');
+      requirePermission(request.principal, 'retention:read', here);
       const asOf = new Date();
       const until = expiryHorizon(request.query.within, asOf);
       if (until === null)
@@ -84,7 +85,7 @@ export function registerRetentionRoutes(app: FastifyInstance, deps: RetentionRou
       },
     },
     async (request) => {
-      requirePermission(request.principal, 'retention:read');
+      requirePermission(request.principal, 'retention:read', here);
       const asOf = new Date();
       return page(asOf, null, asOf.toISOString(), request.query);
     },

@@ -6,6 +6,7 @@ import { verifyFile, type VerifyDeps } from '../domain/verify.js';
 import { idParams } from './file-routes.js';
 
 export interface VerifyRoutesDeps extends VerifyDeps {
+  elementId: string;
   modes: ModeController;
 }
 
@@ -22,7 +23,7 @@ export function registerVerifyRoutes(app: FastifyInstance, deps: VerifyRoutesDep
     async (request, reply) => {
       // files:read: проверка читает те же байты, что и выдача (право на неё уже даёт files:read), ничего
       // не меняет и не раскрывает сверх самого файла; аудитору (роль auditor) она и нужна.
-      requirePermission(request.principal, 'files:read');
+      requirePermission(request.principal, 'files:read', { se: deps.elementId });
       deps.modes.assert('read');
       // Клиент ушёл — перехеширование большого файла останавливается, а не читает диск впустую.
       const abandoned = new AbortController();

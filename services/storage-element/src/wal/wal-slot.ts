@@ -40,5 +40,7 @@ export function createWalSlot(): WalSlot {
     get sizeBytes() {
       return current?.sizeBytes ?? 0;
     },
+    // Не мастер ничего не пишет — и транзакций в работе у него нет.
+    openTransactions: () => current?.openTransactions() ?? [],
   };
 }

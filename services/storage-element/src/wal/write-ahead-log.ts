@@ -68,6 +68,8 @@ export interface WriteAheadLog {
   readonly failed: WalError | null;
   /** Байтов в живых сегментах — для учёта места под WAL (SPEC BY-5). */
   readonly sizeBytes: number;
+  /** Первые intent-записи транзакций без commit/abort — то, что сейчас в работе (SPEC AD-10). */
+  openTransactions(): WalRecord[];
 }
 
 const DEFAULT_SEGMENT_MAX_BYTES = 64 * 1024 * 1024;
@@ -144,7 +146,8 @@ export async function openWal(
     .sort((a, b) => a.number - b.number);
 
   const segments: SegmentState[] = [];
-  const openTx = new Map<string, SegmentState>();
+  /** Незакрытые транзакции: сегмент, который они держат, и их первый intent (для обзора транзакций, SPEC AD-10). */
+  const openTx = new Map<string, { segment: SegmentState; intent: WalRecord }>();
   let highestEpoch = 0;
 
   function track(record: WalRecord, segment: SegmentState): void {
@@ -152,13 +155,13 @@ export async function openWal(
       case 'intent':
         // Транзакция держит сегмент своего первого intent: он старше всех её следующих записей.
         if (!openTx.has(record.tx)) {
-          openTx.set(record.tx, segment);
+          openTx.set(record.tx, { segment, intent: record });
           segment.open.add(record.tx);
         }
         break;
       case 'commit':
       case 'abort':
-        openTx.get(record.tx)?.open.delete(record.tx);
+        openTx.get(record.tx)?.segment.open.delete(record.tx);
         openTx.delete(record.tx);
         break;
       case 'checkpoint':
@@ -472,6 +475,9 @@ export async function openWal(
     },
     get sizeBytes() {
       return segments.reduce((sum, segment) => sum + segment.size, 0);
+    },
+    openTransactions() {
+      return [...openTx.values()].map((entry) => entry.intent);
     },
   };
   return { wal, recovered };

@@ -1,0 +1,62 @@
+// Реестр элементов хранения (SPEC AD-7, §9 /api/storage-elements) и документ обнаружения (AD-8).
+// Правило переходов режима SE-7 — здесь, одно на всех: его исполняет SE, заранее проверяет admin-module,
+// а UI показывает допустимые переходы.
+import { ArtError, type DiscoveryCapacity, type SeHealth, type SeMode } from '@artstore/core';
+
+export type {
+  DiscoveryCapacity,
+  DiscoveryDocument,
+  DiscoveryElement,
+  SeHealth,
+  SeMode,
+} from '@artstore/core';
+export { SE_MODES, DISCOVERY_CHANNEL, DISCOVERY_KEY } from '@artstore/core';
+
+/** Переходы через API (их ведёт admin-module): edit и выход из ar — только конфигурацией и перезапуском. */
+const API_TRANSITIONS: Readonly<Record<SeMode, readonly SeMode[]>> = {
+  edit: [],
+  rw: ['ro'],
+  ro: ['ar'],
+  ar: [],
+};
+
+export function apiTransitionsFrom(mode: SeMode): readonly SeMode[] {
+  return API_TRANSITIONS[mode];
+}
+
+export function assertApiTransition(from: SeMode, to: SeMode): void {
+  if (!API_TRANSITIONS[from].includes(to)) {
+    const reason =
+      from === 'edit' || from === 'ar'
+        ? `режим ${from} меняется только конфигурацией (storage.mode) и перезапуском`
+        : `через API допустимы только rw→ro и ro→ar`;
+    throw new ArtError('MODE_TRANSITION_FORBIDDEN', `Переход ${from}→${to} запрещён: ${reason}`, {
+      extra: { from, to },
+    });
+  }
+}
+
+/** Элемент хранения в ответах GET/POST/PATCH /api/storage-elements. */
+export interface StorageElementView {
+  id: string;
+  name: string;
+  url: string;
+  priority: number;
+  /** api — заведён через API; config — объявлен в storage_elements конфигурации admin-module (BY-7). */
+  managed_by: 'api' | 'config';
+  /** Режим по последнему опросу; null — SE ещё не ответил. */
+  mode: SeMode | null;
+  /** storage.mode в конфигурации SE: к нему SE вернётся после смены конфигурации и перезапуска. */
+  configured_mode: SeMode | null;
+  /** Переходы, которые можно заказать через POST /api/storage-elements/{id}/mode. */
+  allowed_transitions: readonly SeMode[];
+  health: SeHealth;
+  /** Почему degraded или down. */
+  health_error: string | null;
+  capacity: DiscoveryCapacity | null;
+  last_polled_at: string | null;
+  /** Последний опрос, на который SE ответил готовностью. */
+  last_seen_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
