@@ -48,6 +48,8 @@ export interface StorageElementView {
   mode: SeMode | null;
   /** storage.mode в конфигурации SE: к нему SE вернётся после смены конфигурации и перезапуска. */
   configured_mode: SeMode | null;
+  /** Срок хранения новых файлов на SE (storage.retention: permanent, 7y, 90d); null — SE ещё не ответил. */
+  retention: string | null;
   /** Переходы, которые можно заказать через POST /api/storage-elements/{id}/mode. */
   allowed_transitions: readonly SeMode[];
   health: SeHealth;

@@ -282,7 +282,11 @@ function mfaSuite(name: string, open: () => Promise<{ db: Database; close: () =>
     it('сброс администратором: обычный пользователь — сразу и в аудите; системный администратор — только с одобрения второго', async () => {
       const { id } = await newMfaUser('anna');
       const reset = (target: string, token: string) => call('DELETE', `/api/users/${target}/mfa`, token);
+      const mfaEnabled = async () =>
+        ((await (await call('GET', `/api/users/${id}`, adminToken)).json()) as { mfa_enabled: boolean }).mfa_enabled;
+      assert.equal(await mfaEnabled(), true, 'администратор видит подключённый второй фактор');
       assert.equal((await reset(id, adminToken)).status, 200);
+      assert.equal(await mfaEnabled(), false);
       await expectToken(await login('anna'));
       const { rows } = await db.query<{ details: { mfa_reset?: boolean } }>(
         `select details from admin_audit_log where action = 'user.changed' and target = $1`,

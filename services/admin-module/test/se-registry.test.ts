@@ -147,6 +147,7 @@ for (const [backend, openDb] of backends) {
         dataDir: workDir,
         basePath: join(workDir, 'rw'),
         mode: 'rw',
+        retention: '7y',
       });
       cleanup.defer(() => seRw.close());
       seEdit = await startTestStorageElement({
@@ -178,8 +179,9 @@ for (const [backend, openDb] of backends) {
           created.health,
           created.mode,
           created.allowed_transitions,
+          created.retention,
         ],
-        [seRw.url, 'Оперативный', 10, 'api', 'up', 'rw', ['ro']],
+        [seRw.url, 'Оперативный', 10, 'api', 'up', 'rw', ['ro'], '7y'],
       );
       assert.ok(created.capacity && created.capacity.max_bytes > 0, JSON.stringify(created));
       await expectProblem(

@@ -221,7 +221,7 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   const purgeWorker = deleter.startPurgeWorker();
   if (election) registerMasterGate(app, election);
   registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater, deleter, signingKeys: layout.signing_keys, audit });
-  registerModeRoutes(app, modes, { elementId, audit });
+  registerModeRoutes(app, modes, { elementId, audit, retention: config.storage.retention });
   registerCapacityRoutes(app, elementId, capacity);
   registerTransactionRoutes(app, { elementId, wal });
   registerRetentionRoutes(app, { elementId, cache });

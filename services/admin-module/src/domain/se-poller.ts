@@ -50,7 +50,7 @@ export function createSePoller(deps: SePollerDeps) {
     // Не ответивший SE сохраняет последние известные режим и место: это факты на момент last_seen_at.
     const result =
       probed.health === 'down'
-        ? { ...probed, mode: row.mode, configured_mode: row.configured_mode, capacity: row.capacity }
+        ? { ...probed, mode: row.mode, configured_mode: row.configured_mode, retention: row.retention, capacity: row.capacity }
         : probed;
     const outcome = await store.observe(row.id, result, (previous) => isSignificant(previous, result));
     if (outcome && result.health !== row.health) {

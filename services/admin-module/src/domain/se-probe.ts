@@ -15,6 +15,8 @@ export interface ProbeResult extends Observation {
 interface ModeInfo {
   mode: SeMode;
   configured_mode: SeMode;
+  /** Срок хранения новых файлов SE (permanent, 7y …); нет у SE прежних версий. */
+  retention?: string;
 }
 
 interface ReadyBody {
@@ -47,7 +49,7 @@ export async function probeStorageElement(
   expectedId: string,
   now: Date,
 ): Promise<ProbeResult> {
-  const base = { mode: null, configured_mode: null, capacity: null, element_id: null, polled_at: now };
+  const base = { mode: null, configured_mode: null, retention: null, capacity: null, element_id: null, polled_at: now };
   let notReady: string | undefined;
   try {
     const ready = await client.request('GET', '/health/ready', { timeoutMs: SE_CALL_TIMEOUT_MS });
@@ -66,6 +68,7 @@ export async function probeStorageElement(
     health_error: null,
     mode: mode.status === 'fulfilled' ? mode.value.mode : null,
     configured_mode: mode.status === 'fulfilled' ? mode.value.configured_mode : null,
+    retention: mode.status === 'fulfilled' ? (mode.value.retention ?? null) : null,
     capacity: capacity.status === 'fulfilled' ? capacityOf(capacity.value) : null,
     element_id: capacity.status === 'fulfilled' ? capacity.value.element_id : null,
   };

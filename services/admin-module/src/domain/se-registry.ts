@@ -46,6 +46,7 @@ export function storageElementView(row: StorageElementRow): StorageElementView {
     managed_by: row.managed_by,
     mode: row.mode,
     configured_mode: row.configured_mode,
+    retention: row.retention,
     allowed_transitions: row.mode === null ? [] : apiTransitionsFrom(row.mode),
     health: row.health,
     health_error: row.health_error,

@@ -32,6 +32,8 @@ export interface UserView {
   grants: Grant[];
   disabled: boolean;
   password_change_required: boolean;
+  /** Второй фактор подключён (SPEC AD-6): администратор видит, кто ещё входит одним паролем. */
+  mfa_enabled: boolean;
   password_changed_at: string;
   created_at: string;
 }
@@ -44,6 +46,7 @@ export function userView(row: UserRow): UserView {
     grants: grantsOf(row.grants),
     disabled: row.disabled,
     password_change_required: row.must_change_password,
+    mfa_enabled: row.mfa_enabled,
     password_changed_at: new Date(row.password_changed_at).toISOString(),
     created_at: new Date(row.created_at).toISOString(),
   };

@@ -244,4 +244,9 @@ export const adminMigrations: Migration[] = [
         check (kind = 'config' or expires_at is not null);
     `,
   },
+  {
+    // Срок хранения SE в реестре (SPEC AD-7): по опросу GET /api/mode.
+    id: '0012_storage_element_retention',
+    sql: `alter table admin_storage_elements add column retention text;`,
+  },
 ];

@@ -11,6 +11,7 @@ export interface StorageElementRow {
   managed_by: 'api' | 'config';
   mode: SeMode | null;
   configured_mode: SeMode | null;
+  retention: string | null;
   health: SeHealth;
   health_error: string | null;
   capacity: DiscoveryCapacity | null;
@@ -25,6 +26,8 @@ export interface StorageElementRow {
 export interface Observation {
   mode: SeMode | null;
   configured_mode: SeMode | null;
+  /** storage.retention SE — срок хранения новых файлов. */
+  retention: string | null;
   health: SeHealth;
   health_error: string | null;
   capacity: DiscoveryCapacity | null;
@@ -37,7 +40,7 @@ export interface DeclaredElement {
   priority: number;
 }
 
-const COLUMNS = `id, name, url, priority, managed_by, mode, configured_mode, health, health_error, capacity,
+const COLUMNS = `id, name, url, priority, managed_by, mode, configured_mode, retention, health, health_error, capacity,
   published_capacity, last_polled_at, last_seen_at, created_at, updated_at`;
 
 async function bump(tx: Queryable): Promise<number> {
@@ -58,7 +61,8 @@ async function writeObservation(
     `update admin_storage_elements set mode = $2, configured_mode = $3, health = $4, health_error = $5,
        capacity = $6::jsonb, last_polled_at = $7::timestamptz,
        last_seen_at = case when $4 = 'up' then $7::timestamptz else last_seen_at end,
-       published_capacity = case when $8::boolean then $6::jsonb else published_capacity end
+       published_capacity = case when $8::boolean then $6::jsonb else published_capacity end,
+       retention = $9
      where id = $1`,
     [
       id,
@@ -69,6 +73,7 @@ async function writeObservation(
       observation.capacity === null ? null : JSON.stringify(observation.capacity),
       observation.polled_at,
       published,
+      observation.retention,
     ],
   );
 }

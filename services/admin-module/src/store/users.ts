@@ -12,7 +12,14 @@ export interface UserRow {
   password_changed_at: Date;
   created_at: Date;
   updated_at: Date;
+  /** Подключена ли TOTP (подтверждена) — вычисляется по admin_mfa (SPEC AD-6). */
+  mfa_enabled: boolean;
 }
+
+/** Строка пользователя вместе с признаком MFA: одинаково во всех выборках и в RETURNING. */
+const USER_COLUMNS = `admin_users.*, exists (
+  select 1 from admin_mfa where admin_mfa.user_id = admin_users.id and admin_mfa.confirmed_at is not null
+) as mfa_enabled`;
 
 export function createUserStore(db: Queryable) {
   return {
@@ -21,15 +28,15 @@ export function createUserStore(db: Queryable) {
       return rows[0]?.n ?? 0;
     },
     async byUsername(username: string): Promise<UserRow | undefined> {
-      const { rows } = await db.query<UserRow>('select * from admin_users where username = $1', [username]);
+      const { rows } = await db.query<UserRow>(`select ${USER_COLUMNS} from admin_users where username = $1`, [username]);
       return rows[0];
     },
     async byId(id: string): Promise<UserRow | undefined> {
-      const { rows } = await db.query<UserRow>('select * from admin_users where id = $1', [id]);
+      const { rows } = await db.query<UserRow>(`select ${USER_COLUMNS} from admin_users where id = $1`, [id]);
       return rows[0];
     },
     /** Создаёт пользователя, если имени ещё нет; false — уже существует (гонка двух экземпляров admin). */
-    async insertIfAbsent(user: Omit<UserRow, 'grants' | 'created_at' | 'updated_at'>): Promise<boolean> {
+    async insertIfAbsent(user: Omit<UserRow, 'grants' | 'created_at' | 'updated_at' | 'mfa_enabled'>): Promise<boolean> {
       const { rowCount } = await db.query(
         `insert into admin_users (id, username, password_hash, roles, disabled, must_change_password, password_changed_at, created_at, updated_at)
          values ($1, $2, $3, $4, $5, $6, $7, now(), now()) on conflict (username) do nothing`,
@@ -66,7 +73,7 @@ export function createUserStore(db: Queryable) {
       }
     },
     async list(): Promise<UserRow[]> {
-      const { rows } = await db.query<UserRow>('select * from admin_users order by username');
+      const { rows } = await db.query<UserRow>(`select ${USER_COLUMNS} from admin_users order by username`);
       return rows;
     },
     /** Новые роли, гранты и/или признак отключения; возвращает обновлённую строку. */
@@ -77,7 +84,7 @@ export function createUserStore(db: Queryable) {
       const { rows } = await db.query<UserRow>(
         `update admin_users set roles = coalesce($2, roles), grants = coalesce($3, grants),
            disabled = coalesce($4, disabled), updated_at = now()
-         where id = $1 returning *`,
+         where id = $1 returning ${USER_COLUMNS}`,
         [id, patch.roles ?? null, patch.grants ?? null, patch.disabled ?? null],
       );
       return rows[0];

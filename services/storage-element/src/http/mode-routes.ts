@@ -7,8 +7,18 @@ import { allowedOperations, type Mode } from '../domain/modes.js';
 const MODES = ['edit', 'rw', 'ro', 'ar'] as const;
 
 /** Смена режима попадает в журнал аудита (SPEC AD-9) от имени того, кто её запросил. */
-export function registerModeRoutes(app: FastifyInstance, modes: ModeController, deps: { elementId: string; audit: AuditClient }): void {
-  const describe = () => ({ mode: modes.mode, configured_mode: modes.configured, allowed_operations: allowedOperations(modes.mode) });
+export function registerModeRoutes(
+  app: FastifyInstance,
+  modes: ModeController,
+  deps: { elementId: string; audit: AuditClient; /** storage.retention: срок хранения новых файлов (SPEC SE-9). */ retention: string },
+): void {
+  // Срок хранения — рядом с режимом: admin-module показывает оба в реестре SE (SPEC AD-7).
+  const describe = () => ({
+    mode: modes.mode,
+    configured_mode: modes.configured,
+    allowed_operations: allowedOperations(modes.mode),
+    retention: deps.retention,
+  });
 
   app.get('/api/mode', { schema: { summary: 'Текущий режим SE и разрешённые операции', tags: ['mode'] } }, (request, reply) => {
     requirePermission(request.principal, 'files:read', { se: deps.elementId });
