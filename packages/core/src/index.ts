@@ -11,6 +11,7 @@ export * from './ids.js';
 export * from './runtime.js';
 export * from './fs/fsync-directory.js';
 export * from './concurrency/group-batcher.js';
+export * from './concurrency/with-timeout.js';
 export * from './canonical-json.js';
 export * from './audit/index.js';
 export * from './discovery/index.js';

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Gauge, type Registry } from 'prom-client';
+import { withTimeout } from '../concurrency/with-timeout.js';
 import { fsyncDirectory } from '../fs/fsync-directory.js';
 import type { Logger } from '../logger.js';
 import type { Coordination, Unsubscribe } from '../ports/coordination.js';
@@ -57,14 +58,6 @@ export interface DiscoveryClient {
   /** Перечитать документ из координации сейчас (по уведомлению, по таймеру). */
   refresh(): Promise<void>;
   close(): Promise<void>;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`координация: нет ответа на ${what} за ${ms} мс`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function createDiscoveryClient(options: DiscoveryClientOptions): DiscoveryClient {
@@ -146,7 +139,7 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
   async function readCoordination(): Promise<void> {
     let text: string | null;
     try {
-      text = await withTimeout(coordination.get(DISCOVERY_KEY), timeoutMs, 'чтение документа');
+      text = await withTimeout(coordination.get(DISCOVERY_KEY), timeoutMs, 'координация: чтение документа');
     } catch (error) {
       if (coordinationError === undefined) {
         logger.warn(
@@ -225,7 +218,7 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
       await loadFile();
       ensureSubscribed();
       // Подписка в недоступный Redis ждёт соединения; старт сервиса её не ждёт дольше таймаута.
-      await withTimeout(subscription!, timeoutMs, 'подписку').catch(() => undefined);
+      await withTimeout(subscription!, timeoutMs, 'координация: подписка').catch(() => undefined);
       await refresh();
       logger.info(this.status(), 'discovery_started');
       const tick = () => {
@@ -248,9 +241,9 @@ export function createDiscoveryClient(options: DiscoveryClientOptions): Discover
       const unsubscribe = await withTimeout(
         subscription ?? Promise.resolve(undefined),
         timeoutMs,
-        'подписку',
+        'координация: подписка',
       ).catch(() => undefined);
-      if (unsubscribe) await withTimeout(unsubscribe(), timeoutMs, 'отписку').catch(() => undefined);
+      if (unsubscribe) await withTimeout(unsubscribe(), timeoutMs, 'координация: отписка').catch(() => undefined);
     },
   };
 }

@@ -3,7 +3,7 @@
 // там, где двойное выполнение вредно, работа дополнительно защищена в БД (см. key-rotation.ts).
 // Роль снимается, как только аренда могла уйти к другому: TTL − прошедшее − дрейф (1 % TTL + 2 мс).
 import { performance } from 'node:perf_hooks';
-import type { Coordination, Lease, Logger } from '@artstore/core';
+import { withTimeout, type Coordination, type Lease, type Logger } from '@artstore/core';
 
 export interface Leadership {
   /** Экземпляр сейчас лидер и его аренда заведомо действительна. */
@@ -57,9 +57,12 @@ export function createLeadership(options: LeadershipOptions): Leadership {
   }
 
   async function step(): Promise<void> {
-    const next = lease === null
-      ? await coordination.acquireLease(name, ownerId, ttlMs)
-      : await coordination.renewLease(lease);
+    // Зависший вызов координации не должен останавливать цикл: шаг ограничен сроком аренды.
+    const next = await withTimeout(
+      lease === null ? coordination.acquireLease(name, ownerId, ttlMs) : coordination.renewLease(lease),
+      ttlMs,
+      `аренда ${name}`,
+    );
     if (next === null) {
       lease = null;
       setLeader(false, 'lease_lost');

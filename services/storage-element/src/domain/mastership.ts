@@ -4,7 +4,7 @@
 // аренда может перейти к другому: в TTL − прошедшее − дрейф (1 % TTL + 2 мс) по монотонным часам.
 // Одиночный SE (встроенный режим) — всегда мастер со своей эпохой.
 import { performance } from 'node:perf_hooks';
-import { ArtError, type Coordination, type Lease, type Logger } from '@artstore/core';
+import { ArtError, withTimeout, type Coordination, type Lease, type Logger } from '@artstore/core';
 import type { EpochStore } from '../store/epochs.js';
 
 export interface Mastership {
@@ -158,14 +158,7 @@ export function createElection(options: ElectionOptions): Mastership & { start()
     if (promoted) await publishInfo().catch(() => undefined);
   }
 
-  /** Зависший вызов координации (сеть в обрыве) не должен останавливать цикл и сторожа срока. */
-  function bounded(work: Promise<void>): Promise<void> {
-    let guard: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      guard = setTimeout(() => reject(new Error(`шаг аренды не уложился в ${options.ttlMs} мс`)), options.ttlMs);
-    });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(guard));
-  }
+
 
   // Сторож срока: роль снимается ровно в момент, когда аренда могла уйти, даже если цикл занят.
   let expiry: NodeJS.Timeout | undefined;
@@ -183,7 +176,8 @@ export function createElection(options: ElectionOptions): Mastership & { start()
     if (stopped) return;
     armExpiry();
     timer = setTimeout(() => {
-      tick = bounded(step())
+      // Зависший вызов координации (сеть в обрыве) не должен останавливать цикл и сторожа срока.
+      tick = withTimeout(step(), options.ttlMs, 'шаг аренды')
         .catch(async (error: unknown) => {
           // Координация недоступна: мастер пишет до конца своего срока и ни мгновением дольше.
           options.logger.warn({ err: error }, 'se_master_lease_step_failed');
@@ -236,7 +230,7 @@ export function createElection(options: ElectionOptions): Mastership & { start()
     },
     refusal,
     start() {
-      tick = bounded(step())
+      tick = withTimeout(step(), options.ttlMs, 'шаг аренды')
         .catch((error: unknown) => options.logger.warn({ err: error }, 'se_master_lease_step_failed'))
         .finally(schedule);
     },
