@@ -1,6 +1,6 @@
 // Реестр элементов хранения (SPEC AD-7, §9 /api/storage-elements) и документ обнаружения (AD-8).
-// Правило переходов режима SE-7 — здесь, одно на всех: его исполняет SE, заранее проверяет admin-module,
-// а UI показывает допустимые переходы.
+// Правила режима SE-7 — здесь, одни на всех: матрицу операций исполняет SE и учитывает ingester при выборе
+// SE (IN-2); правило переходов исполняет SE, заранее проверяет admin-module, а UI показывает переходы.
 import { ArtError, type DiscoveryCapacity, type SeHealth, type SeMode } from '@artstore/core';
 
 export type {
@@ -19,6 +19,29 @@ const API_TRANSITIONS: Readonly<Record<SeMode, readonly SeMode[]>> = {
   ro: ['ar'],
   ar: [],
 };
+
+/** Операции с файлами на SE, которые разрешает или запрещает режим (SPEC SE-7). */
+export type SeOperation = 'create' | 'read' | 'read_content' | 'update_metadata' | 'delete';
+
+/**
+ * Матрица «режим × операция» (SPEC SE-7) — одна на всех: её исполняет SE, по ней ingester выбирает SE
+ * для новых файлов (IN-2).
+ */
+const MODE_OPERATIONS: Readonly<Record<SeMode, ReadonlySet<SeOperation>>> = {
+  edit: new Set(['create', 'read', 'read_content', 'update_metadata', 'delete']),
+  rw: new Set(['create', 'read', 'read_content', 'update_metadata']),
+  ro: new Set(['read', 'read_content']),
+  // В архиве байты могут быть перенесены в холодное хранение: выдача — если они ещё здесь (FILE_ARCHIVED иначе).
+  ar: new Set(['read', 'read_content']),
+};
+
+export function modeAllows(mode: SeMode, operation: SeOperation): boolean {
+  return MODE_OPERATIONS[mode].has(operation);
+}
+
+export function allowedOperations(mode: SeMode): SeOperation[] {
+  return [...MODE_OPERATIONS[mode]];
+}
 
 export function apiTransitionsFrom(mode: SeMode): readonly SeMode[] {
   return API_TRANSITIONS[mode];

@@ -326,6 +326,15 @@ export const configSchema = z.strictObject({
   discovery: z
     .strictObject({ poll_interval: duration().default(10_000), refresh_interval: duration().default(15_000) })
     .prefault({}),
+  /**
+   * Выбор SE для загрузки (SPEC IN-2, IN-7). min_free — сколько свободного места должен показывать SE в
+   * документе обнаружения для файла без заявленной длины; replay_buffer — сколько первых байтов тела
+   * ingester держит в памяти, чтобы после явного отказа SE (507, смена режима, нет мастера) отправить
+   * файл следующему SE.
+   */
+  ingester: z
+    .strictObject({ min_free: size().default(64 * 2 ** 20), replay_buffer: size().default(256 * 2 ** 10) })
+    .prefault({}),
   query: z
     .strictObject({
       poll_interval_ms: int(50).default(2000),

@@ -1,7 +1,7 @@
 // Обнаружение SE (SPEC AD-8): лидер admin-module публикует документ с версией в координацию и
 // уведомляет канал; клиент (ingester, query) следует за ним, сохраняет в файл и не уходит назад по
-// версии. PGlite с координацией в процессе и PostgreSQL с настоящим Redis; два экземпляра admin —
-// публикует ровно один.
+// версии. PGlite с координацией в процессе, PostgreSQL с настоящим Redis и с Redis Cluster; два
+// экземпляра admin — публикует ровно один.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,8 +16,10 @@ import {
 import {
   createThrowawayPostgres,
   deleteKeysWithPrefix,
+  startTestRedisCluster,
   testRedisUrl,
   uniqueTestPrefix,
+  type RedisNodeAddress,
 } from '@artstore/adapters/testing';
 import {
   createDiscoveryClient,
@@ -59,23 +61,36 @@ const backends: [string, (cleanup: CleanupStack) => Promise<Backend>][] = [
       return { db, coordination, clientCoordination: coordination };
     },
   ],
+  ['PostgreSQL, Redis', (cleanup) => postgresWithRedis(cleanup, testRedisUrl())],
   [
-    'PostgreSQL, Redis',
+    // SPEC HA-5: уведомление идёт сегментированным pub/sub по слоту канала, документ — в другом слоте.
+    'PostgreSQL, Redis Cluster',
     async (cleanup) => {
-      const pg = await createThrowawayPostgres('admin_discovery');
-      cleanup.defer(() => pg.drop());
-      const db = createPostgresDatabase(pg.options);
-      cleanup.defer(() => db.close());
-      const keyPrefix = uniqueTestPrefix('discovery');
-      cleanup.defer(() => deleteKeysWithPrefix(testRedisUrl(), keyPrefix));
-      const coordination = createRedisCoordination({ url: testRedisUrl(), keyPrefix });
-      cleanup.defer(() => coordination.close());
-      const clientCoordination = createRedisCoordination({ url: testRedisUrl(), keyPrefix });
-      cleanup.defer(() => clientCoordination.close());
-      return { db, coordination, clientCoordination };
+      const cluster = await startTestRedisCluster();
+      cleanup.defer(() => cluster.stop());
+      return postgresWithRedis(cleanup, cluster.nodes);
     },
   ],
 ];
+
+/** PostgreSQL и два дескриптора координации над одним Redis: URL standalone или узлы кластера. */
+async function postgresWithRedis(
+  cleanup: CleanupStack,
+  redis: string | RedisNodeAddress[],
+): Promise<Backend> {
+  const pg = await createThrowawayPostgres('admin_discovery');
+  cleanup.defer(() => pg.drop());
+  const db = createPostgresDatabase(pg.options);
+  cleanup.defer(() => db.close());
+  const keyPrefix = uniqueTestPrefix('discovery');
+  cleanup.defer(() => deleteKeysWithPrefix(redis, keyPrefix));
+  const connection = typeof redis === 'string' ? { url: redis } : { cluster: redis };
+  const coordination = createRedisCoordination({ ...connection, keyPrefix });
+  cleanup.defer(() => coordination.close());
+  const clientCoordination = createRedisCoordination({ ...connection, keyPrefix });
+  cleanup.defer(() => clientCoordination.close());
+  return { db, coordination, clientCoordination };
+}
 
 for (const [name, open] of backends) {
   describe(`обнаружение SE: публикация и клиент (${name})`, () => {

@@ -4,14 +4,14 @@ import {
   createServer,
   createServiceMetrics,
   discoveryFromConfig,
-  followStorageElements,
   listen,
   serverOptionsFrom,
   verifierFromConfig,
   type RunningService,
   type ServiceRuntime,
 } from '@artstore/core';
-import { createStorageElementPool, type StorageElementPool } from './domain/storage-elements.js';
+import { createSelectionMetrics } from './domain/selection-metrics.js';
+import { createStorageElementPool } from './domain/storage-elements.js';
 import { createUploader } from './domain/uploader.js';
 import { registerUploadRoutes } from './http/upload-routes.js';
 
@@ -21,11 +21,10 @@ export async function startIngesterModule(runtime: ServiceRuntime): Promise<Runn
   const { config, coordination } = runtime;
   const logger = runtime.logger.child({ service: INGESTER_MODULE });
   const metrics = createServiceMetrics(INGESTER_MODULE);
-  // Список SE — из обнаружения (SPEC AD-8); пул пересобирается, когда меняются состав или адреса SE.
+  // Список SE — из обнаружения (SPEC AD-8); клиенты SE следуют за ним при каждом выборе (storage-elements.ts).
   const discovery = discoveryFromConfig({ config, coordination, logger }, INGESTER_MODULE, metrics.registry);
   await discovery.start();
-  const pools = await followStorageElements(discovery, createStorageElementPool, (previous) => previous.close(), logger);
-  const pool: StorageElementPool = { choose: (...args) => pools.current.choose(...args), close: () => pools.close() };
+  const pool = createStorageElementPool(logger);
   const { app } = await createServer({
     service: INGESTER_MODULE,
     description: 'Приём файлов и передача их на элементы хранения',
@@ -35,8 +34,17 @@ export async function startIngesterModule(runtime: ServiceRuntime): Promise<Runn
     readiness: { coordination: () => coordination.ping(), discovery: () => Promise.resolve(discovery.status()) },
     ...serverOptionsFrom(config, coordination),
   });
-  // Принятые файлы — в журнал аудита через очередь `audit` (SPEC AD-9).
-  await registerUploadRoutes(app, createUploader(pool, createAuditClient({ jobs: runtime.jobs, service: INGESTER_MODULE, logger })));
+  // Выбор SE — по режиму, здоровью и месту из текущего документа (SPEC IN-2); принятые файлы — в журнал
+  // аудита через очередь `audit` (SPEC AD-9).
+  const uploader = createUploader({
+    elements: () => discovery.current().storage_elements,
+    pool,
+    audit: createAuditClient({ jobs: runtime.jobs, service: INGESTER_MODULE, logger }),
+    metrics: createSelectionMetrics(metrics.registry),
+    logger,
+    settings: config.ingester,
+  });
+  await registerUploadRoutes(app, uploader);
   return listen(INGESTER_MODULE, app, config.services.ingester, async () => {
     await pool.close();
     await discovery.close();

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FileRecord } from '@artstore/contracts';
-import { loadConfig, type JobQueue } from '@artstore/core';
+import { loadConfig, type Backends, type JobQueue, type Logger, type RunningService } from '@artstore/core';
 import { buildWithCleanup, createMemoryLogger, createTestTokenIssuer, expectProblemWith, listFiles, type TestTokenIssuer } from '@artstore/core/testing';
 import { lastSeq, startTestStorageElement } from '@artstore/storage-element/testing';
 import { startIngesterModule } from '../src/index.js';
@@ -42,19 +42,14 @@ export async function startIngesterStack(): Promise<IngesterStack> {
     const se = await startTestStorageElement({ elementId: ELEMENT_ID, issuer, dataDir: workDir, basePath: join(workDir, 'se'), logger });
     cleanup.defer(() => se.close());
 
-    // Порт 0: адрес выдаёт система при listen — без гонки «проверили, что свободен, а занял другой».
-    const ingesterConfig = loadConfig({
-      env: {},
-      overrides: {
-        data_dir: workDir,
-        log: { level: 'warn' },
-        auth: { jwt: issuer.jwtConfig },
-        services: { ingester: { host: '127.0.0.1', port: 0 } },
-        storage_elements: [{ id: ELEMENT_ID, url: se.url }],
-      },
-    });
     // БД, координация и очередь — общие с SE, как в `artstore start all`.
-    const ingester = await startIngesterModule({ config: ingesterConfig, logger, ...se.backends });
+    const ingester = await startTestIngester({
+      workDir,
+      issuer,
+      logger,
+      backends: se.backends,
+      overrides: { storage_elements: [{ id: ELEMENT_ID, url: se.url }] },
+    });
     cleanup.defer(() => ingester.stop());
 
     return {
@@ -69,6 +64,31 @@ export async function startIngesterStack(): Promise<IngesterStack> {
       close: () => cleanup.run(),
     };
   });
+}
+
+export interface TestIngesterOptions {
+  /** data_dir: в нём файл последнего документа обнаружения. */
+  workDir: string;
+  issuer: Pick<TestTokenIssuer, 'jwtConfig'>;
+  logger: Logger;
+  backends: Backends;
+  /** Ключи конфигурации поверх базовых (storage_elements, ingester …). */
+  overrides?: Record<string, unknown>;
+}
+
+/** ingester-module в процессе теста; порт 0 — адрес выдаёт система при listen, без гонки за свободный порт. */
+export function startTestIngester(options: TestIngesterOptions): Promise<RunningService> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      data_dir: options.workDir,
+      log: { level: options.logger.level },
+      auth: { jwt: options.issuer.jwtConfig },
+      services: { ingester: { host: '127.0.0.1', port: 0 } },
+      ...options.overrides,
+    },
+  });
+  return startIngesterModule({ config, logger: options.logger, ...options.backends });
 }
 
 /** Ошибки ingester — problem+json с type по коду; detail не обязателен. */

@@ -426,7 +426,7 @@ describe('потоковая передача', () => {
 
 // Последним: останавливает SE до конца файла.
 describe('SE недоступен', () => {
-  it('503 UPSTREAM_UNAVAILABLE, после 5 отказов подряд автомат размыкается и ответ 503 приходит сразу', TIMEOUT, async () => {
+  it('503 NO_STORAGE_ELEMENT с причиной от SE, после 5 отказов подряд автомат размыкается и ответ 503 приходит сразу', TIMEOUT, async () => {
     await stack.stopStorageElement();
     const form = () => {
       const f = new FormData();
@@ -434,14 +434,16 @@ describe('SE недоступен', () => {
       return f;
     };
     for (let i = 1; i <= 5; i++) {
-      const problem = await expectProblem(await post(form()), 503, 'UPSTREAM_UNAVAILABLE');
-      assert.match(problem.detail ?? '', new RegExp(ELEMENT_ID));
+      const problem = await expectProblem(await post(form()), 503, 'NO_STORAGE_ELEMENT');
+      assert.deepEqual((problem.reasons as Record<string, { code?: string }>)[ELEMENT_ID]?.code, 'UPSTREAM_UNAVAILABLE');
+      assert.match(problem.detail ?? '', new RegExp(`${ELEMENT_ID} — UPSTREAM_UNAVAILABLE`));
     }
     // Автомат разомкнут: единственный SE исключён из выбора, обращения к нему нет.
     const started = performance.now();
     const response = await post(form());
     const elapsed = performance.now() - started;
-    await expectProblem(response, 503, 'NO_STORAGE_ELEMENT');
+    const problem = await expectProblem(response, 503, 'NO_STORAGE_ELEMENT');
+    assert.deepEqual(problem.reasons, { [ELEMENT_ID]: { reason: 'circuit' } });
     assert.ok(elapsed < 100, `отказ занял ${elapsed.toFixed(0)} мс`);
 
     // Явно выбранный SE с разомкнутым автоматом — CIRCUIT_OPEN с Retry-After, тоже сразу.

@@ -18,6 +18,41 @@ export interface RedisCoordinationOptions {
 
 type Client = Redis | Cluster;
 
+/**
+ * Команды pub/sub. Standalone — обычные PUBLISH/SUBSCRIBE: сервер один, порядок сохраняется, годится и
+ * Redis 6. В Redis Cluster обычный PUBLISH ioredis шлёт на случайный мастер, а шина кластера пересылает
+ * его остальным узлам: каждый подписчик получает каждое сообщение, но сообщения одного издателя,
+ * ушедшие на разные мастера, приходят переставленными (замерено: ≈ 4 % инверсий на 3 000 сообщений),
+ * а контракт порта требует порядок. Поэтому в кластере — сегментированный pub/sub Redis 7
+ * (SPUBLISH/SSUBSCRIBE): канал, как ключ, принадлежит слоту; публикация и подписки канала идут на мастер
+ * этого слота, и каждый подписчик получает каждое сообщение канала в порядке публикации, а шина не
+ * рассылает его по всем шардам. После failover или переноса слота ioredis (shardedSubscribers)
+ * подписывается у нового владельца — это проверяет redis-coordination.cluster.test.ts; сообщение,
+ * опубликованное в момент переключения, может потеряться, как и при переподключении к standalone, —
+ * клиенты обнаружения страхуются перечитыванием ключа по таймеру (SPEC AD-8). Имена ключей и каналов
+ * от режима не зависят.
+ */
+interface PubSub {
+  readonly event: 'message' | 'smessage';
+  publish(client: Client, channel: string, message: string): Promise<unknown>;
+  subscribe(client: Client, channel: string): Promise<unknown>;
+  unsubscribe(client: Client, channel: string): Promise<unknown>;
+}
+
+const classicPubSub: PubSub = {
+  event: 'message',
+  publish: (client, channel, message) => client.publish(channel, message),
+  subscribe: (client, channel) => client.subscribe(channel),
+  unsubscribe: (client, channel) => client.unsubscribe(channel),
+};
+
+const shardedPubSub: PubSub = {
+  event: 'smessage',
+  publish: (client, channel, message) => client.spublish(channel, message),
+  subscribe: (client, channel) => client.ssubscribe(channel),
+  unsubscribe: (client, channel) => client.sunsubscribe(channel),
+};
+
 // Аренда: значение «owner|token» с PX ttl и отдельный счётчик выдач (без TTL, чтобы токен не
 // откатывался при истечении аренды). Токен берётся INCR только при НОВОЙ выдаче; повторный
 // захват тем же владельцем, пока аренда жива, продлевает её с прежним токеном — владение не
@@ -74,8 +109,11 @@ function assertTtl(ttlMs: number): void {
 }
 
 function assertLeaseName(name: string): void {
-  // Пустое имя дало бы пустой hash tag «{}», и ключи аренды разошлись бы по слотам кластера.
-  if (name.length === 0) throw new RangeError('Имя аренды не может быть пустым');
+  // Имя — hash tag «{name}» ключей аренды. Пустое или начинающееся с '}' дало бы пустой тег: Redis Cluster
+  // хеширует тогда ключ целиком, значение и счётчик попадают в разные слоты, и скрипт получает CROSSSLOT.
+  // Отказ — в любом режиме, чтобы имя, работающее со standalone Redis, не сломалось в кластере.
+  if (name.length === 0 || name.startsWith('}'))
+    throw new RangeError(`Имя аренды не может быть пустым или начинаться с '}', получено '${name}'`);
 }
 
 /**
@@ -95,12 +133,14 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Coor
   if (cluster?.length === 0) throw new ArtError('CONFIG_INVALID', 'Координация Redis: список узлов кластера пуст');
   if (keyPrefix.length === 0) throw new ArtError('CONFIG_INVALID', 'Координация Redis: keyPrefix не может быть пустым');
 
-  const connect = (): Client => {
-    const c = url !== undefined ? new Redis(url) : new Cluster(cluster ?? []);
+  const pubsub = url !== undefined ? classicPubSub : shardedPubSub;
+  // shardedSubscribers — по соединению на мастер для SSUBSCRIBE; нужно только подписчику.
+  const connect = (subscriber: boolean): Client => {
+    const c = url !== undefined ? new Redis(url) : new Cluster(cluster ?? [], { shardedSubscribers: subscriber });
     if (onError !== undefined) c.on('error', onError);
     return c;
   };
-  const client = connect();
+  const client = connect(false);
   // Соединение в режиме подписки не выполняет обычных команд, поэтому для pub/sub нужно отдельное;
   // создаётся при первой подписке.
   let subscriber: Client | undefined;
@@ -110,8 +150,8 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Coor
 
   function getSubscriber(): Client {
     if (subscriber === undefined) {
-      const sub = connect();
-      sub.on('message', (channel: string, message: string) => {
+      const sub = connect(true);
+      sub.on(pubsub.event, (channel: string, message: string) => {
         const set = handlers.get(channel.slice(channelPrefix.length));
         if (set === undefined) return;
         for (const handler of [...set]) {
@@ -148,7 +188,7 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Coor
     kind: 'redis',
 
     async publish(channel, message) {
-      await client.publish(channelPrefix + channel, message);
+      await pubsub.publish(client, channelPrefix + channel, message);
     },
 
     async subscribe(channel, handler) {
@@ -160,7 +200,7 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Coor
       set.add(handler);
       try {
         // Ждём подтверждения SUBSCRIBE: после него сообщения гарантированно дойдут.
-        await getSubscriber().subscribe(channelPrefix + channel);
+        await pubsub.subscribe(getSubscriber(), channelPrefix + channel);
       } catch (error) {
         set.delete(handler);
         throw error;
@@ -169,7 +209,7 @@ export function createRedisCoordination(options: RedisCoordinationOptions): Coor
         const current = handlers.get(channel);
         if (current === undefined || !current.delete(handler) || current.size > 0) return;
         handlers.delete(channel);
-        await getSubscriber().unsubscribe(channelPrefix + channel);
+        await pubsub.unsubscribe(getSubscriber(), channelPrefix + channel);
       };
       return unsubscribe;
     },

@@ -1,41 +1,53 @@
-// Выбор элемента хранения (SPEC IN-2): среди известных SE с закрытым автоматом защиты — явный
-// выбор вызывающего, иначе по приоритету. Учёт режима, свободного места и discovery — IN-2/AD-8.
-import { ArtError, createServiceClient, type ServiceClient } from '@artstore/core';
-
-export interface StorageElementRef {
-  id: string;
-  url: string;
-  priority: number;
-}
+// Клиенты элементов хранения (SPEC IN-7): у каждого SE свой пул keep-alive соединений, таймауты и
+// автомат защиты. Клиенты следуют за документом обнаружения (AD-8) в момент выбора, а не по событию
+// смены документа: иначе между принятием документа и пересборкой клиентов выбор видел бы SE без
+// клиента. Автомат защиты SE переживает новые версии документа, пока не меняется адрес SE.
+import { createServiceClient, type Logger, type ServiceClient, type StaticElementRef } from '@artstore/core';
 
 export interface StorageElementPool {
-  /** eligible — SE, на которые вызывающему разрешена запись (гранты SPEC AD-5); без него — любые. */
-  choose(explicit?: string, eligible?: ReadonlySet<string>): { ref: StorageElementRef; client: ServiceClient };
+  /**
+   * SE документа вместе с их клиентами: недостающие клиенты создаются, клиент SE со сменившимся адресом
+   * заменяется, клиенты исчезнувших SE закрываются (мягко: начатые запросы дорабатывают).
+   */
+  withClients<T extends Pick<StaticElementRef, 'id' | 'url'>>(
+    elements: readonly T[],
+  ): (T & { client: ServiceClient })[];
   close(): Promise<void>;
 }
 
-export function createStorageElementPool(refs: readonly StorageElementRef[]): StorageElementPool {
-  const members = [...refs]
-    .sort((a, b) => a.priority - b.priority)
-    .map((ref) => ({ ref, client: createServiceClient({ baseUrl: ref.url, name: ref.id, headersTimeoutMs: 120_000 }) }));
+export function createStorageElementPool(logger: Logger): StorageElementPool {
+  const clients = new Map<string, { url: string; client: ServiceClient }>();
+
+  function retire(client: ServiceClient): void {
+    client
+      .close()
+      .catch((error: unknown) =>
+        logger.warn({ err: error, storage_element: client.name }, 'se_client_close_failed'),
+      );
+  }
+
   return {
-    choose(explicit, eligible) {
-      if (explicit !== undefined) {
-        const chosen = members.find((m) => m.ref.id === explicit);
-        if (!chosen) throw new ArtError('VALIDATION_FAILED', `Элемент хранения ${explicit} неизвестен`);
-        return chosen;
+    withClients(elements) {
+      const ids = new Set(elements.map((e) => e.id));
+      for (const [id, entry] of clients) {
+        if (ids.has(id)) continue;
+        clients.delete(id);
+        retire(entry.client);
       }
-      const candidates = eligible === undefined ? members : members.filter((m) => eligible.has(m.ref.id));
-      const healthy = candidates.find((m) => m.client.circuitState !== 'open');
-      if (healthy) return healthy;
-      if (members.length === 0) throw new ArtError('NO_STORAGE_ELEMENT', 'Элементы хранения не настроены');
-      if (eligible !== undefined && candidates.length === 0) {
-        throw new ArtError('NO_STORAGE_ELEMENT', `Среди элементов хранения нет разрешённых вам для записи: ${[...eligible].join(', ')}`);
-      }
-      throw new ArtError('NO_STORAGE_ELEMENT', 'Все элементы хранения недоступны');
+      return elements.map((element) => {
+        const { id, url } = element;
+        const entry = clients.get(id);
+        if (entry?.url === url) return { ...element, client: entry.client };
+        if (entry !== undefined) retire(entry.client);
+        const client = createServiceClient({ baseUrl: url, name: id, headersTimeoutMs: 120_000 });
+        clients.set(id, { url, client });
+        return { ...element, client };
+      });
     },
     async close() {
-      await Promise.all(members.map((m) => m.client.close()));
+      const closing = [...clients.values()].map((entry) => entry.client.close());
+      clients.clear();
+      await Promise.all(closing);
     },
   };
 }

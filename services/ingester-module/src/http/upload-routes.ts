@@ -1,6 +1,6 @@
 // POST /api/files (SPEC §9, IN-1): multipart/form-data с одним или многими файлами и полями
 // метаданных или любое другое тело как сырой поток. Каждый файл уходит на SE потоком.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import { ArtError, parseContentDispositionFilename, requirePermissionSomewhere } from '@artstore/core';
 import { normalizeMetadata, parseTagsField, type UploadedFile, type UploadResponse } from '@artstore/contracts';
@@ -53,7 +53,7 @@ export async function registerUploadRoutes(app: FastifyInstance, uploader: Uploa
         },
       },
       async (request, reply) => {
-        // Ранний отказ до чтения тела; право на выбранный SE проверяет uploader (SPEC AD-5).
+        // Ранний отказ до чтения тела; право на выбранный SE проверяет выбор SE в uploader (SPEC AD-5, IN-2).
         requirePermissionSomewhere(request.principal, 'files:write');
         const clientAborted = clientAbortSignal(request);
         const files = request.isMultipart()
@@ -83,7 +83,8 @@ async function uploadRaw(
   const name = assertClientFileName(query.name ?? parseContentDispositionFilename(request.headers['content-disposition']));
   const length = request.headers['content-length'];
   return uploader.upload({
-    body: request.body as Readable,
+    // Без Content-Type и тела fastify не вызывает разбор, и тела нет вовсе — это пустой файл.
+    body: (request.body as Readable | undefined) ?? Readable.from([]),
     name,
     contentType: request.headers['content-type'] ?? 'application/octet-stream',
     declaredLength: length === undefined ? undefined : Number(length),
@@ -104,6 +105,8 @@ async function uploadMultipart(request: FastifyRequest, uploader: Uploader, clie
   const fields: { description?: string; tags?: string[]; custom?: Record<string, string> } = {};
   let storageElement: string | undefined;
   const uploaded: UploadedFile[] = [];
+  // Длина части формы неизвестна (SPEC IN-2), но часть не длиннее всего запроса.
+  const requestLength = request.headers['content-length'];
   for await (const part of request.parts()) {
     if (part.type === 'field') {
       const value = String(part.value);
@@ -135,6 +138,7 @@ async function uploadMultipart(request: FastifyRequest, uploader: Uploader, clie
         body: part.file,
         name,
         contentType: part.mimetype || 'application/octet-stream',
+        maxLength: requestLength === undefined ? undefined : Number(requestLength),
         metadata: normalizeMetadata(fields),
         storageElement,
         principal: request.principal!,
