@@ -37,7 +37,7 @@ import {
 } from '@artstore/core';
 import { CleanupStack, waitFor } from '@artstore/core/testing';
 import { startTestStorageElement, type TestStorageElement } from '@artstore/storage-element/testing';
-import { activateAdmin, cyrillic, newMasterKey, type RunningAdmin, startAdmin } from './helpers.js';
+import { activateAdmin, cyrillic, newMasterKey, type RunningAdmin, startAdmin, trustAdmin } from './helpers.js';
 
 const silent = createLogger({ level: 'silent' });
 const STATIC = [{ id: 'se-static', url: 'http://127.0.0.1:9', priority: 1 }];
@@ -125,13 +125,7 @@ for (const [name, open] of backends) {
       });
       cleanup.defer(() => admin.stop());
       ({ token } = await activateAdmin(admin, 'admin', 'admin123', cyrillic(30)));
-      const jwt = {
-        jwtConfig: {
-          jwks_url: `${admin.url}/.well-known/jwks.json`,
-          issuer: 'artstore',
-          audience: 'artstore',
-        },
-      };
+      const jwt = trustAdmin(admin);
       se = await startTestStorageElement({
         elementId: 'se-d',
         issuer: jwt,
@@ -335,13 +329,7 @@ describe('обнаружение SE: два экземпляра admin-module', 
     assert.notEqual(await role(follower!), 'leader');
 
     const { token } = await activateAdmin(follower!, 'admin', 'admin123', cyrillic(30));
-    const jwt = {
-      jwtConfig: {
-        jwks_url: `${follower!.url}/.well-known/jwks.json`,
-        issuer: 'artstore',
-        audience: 'artstore',
-      },
-    };
+    const jwt = trustAdmin(follower!);
     const se = await startTestStorageElement({
       elementId: 'se-two',
       issuer: jwt,

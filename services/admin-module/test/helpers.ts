@@ -262,3 +262,8 @@ export async function loginWithMfa(
     await postJson(`${admin.url}/api/auth/mfa/verify`, { mfa_token, code: await totpCode(secret) }),
   );
 }
+
+/** Проверка токенов сервисом по JWKS этого admin-module — как в установке (параметр issuer тестовых SE). */
+export function trustAdmin(admin: Pick<RunningAdmin, 'url'>): { jwtConfig: { jwks_url: string; issuer: string; audience: string } } {
+  return { jwtConfig: { jwks_url: `${admin.url}/.well-known/jwks.json`, issuer: 'artstore', audience: 'artstore' } };
+}

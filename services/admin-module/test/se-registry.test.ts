@@ -26,6 +26,7 @@ import {
   postJson,
   type RunningAdmin,
   startAdmin,
+  trustAdmin,
 } from './helpers.js';
 
 const POLL_MS = 200;
@@ -134,13 +135,7 @@ for (const [backend, openDb] of backends) {
       cleanup.defer(() => admin.stop());
       ({ token } = await activateAdmin(admin, 'admin', 'admin123', cyrillic(30)));
       // SE проверяют токены по JWKS этого admin-module — как в установке.
-      const jwt = {
-        jwtConfig: {
-          jwks_url: `${admin.url}/.well-known/jwks.json`,
-          issuer: 'artstore',
-          audience: 'artstore',
-        },
-      };
+      const jwt = trustAdmin(admin);
       seRw = await startTestStorageElement({
         elementId: 'se-rw',
         issuer: jwt,

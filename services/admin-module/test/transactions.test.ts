@@ -20,6 +20,7 @@ import {
   postJson,
   type RunningAdmin,
   startAdmin,
+  trustAdmin,
 } from './helpers.js';
 
 /** Загрузка на SE, тело которой пришло наполовину: её intent в WAL, commit ещё нет. */
@@ -72,7 +73,7 @@ describe('admin-module: обзор транзакций со всех SE', () =>
     admin = await startAdmin({ db, coordination, masterKey: newMasterKey() });
     cleanup.defer(() => admin.stop());
     ({ token: adminToken } = await activateAdmin(admin, 'admin', 'admin123', cyrillic(30)));
-    const jwt = { jwtConfig: { jwks_url: `${admin.url}/.well-known/jwks.json`, issuer: 'artstore', audience: 'artstore' } };
+    const jwt = trustAdmin(admin);
     for (const id of ['se-a', 'se-b']) {
       const se = await startTestStorageElement({ elementId: id, issuer: jwt, dataDir: join(workDir, id), basePath: join(workDir, id, 'store') });
       cleanup.defer(() => se.close());
