@@ -39,7 +39,7 @@ export function applyEmbeddedDefaults(config: Config): Config {
     if (!auth.service_clients.some((c) => c.client_id === INTERNAL_QUERY_CLIENT)) {
       auth.service_clients = [
         ...auth.service_clients,
-        { client_id: INTERNAL_QUERY_CLIENT, client_secret: secrets.query_client_secret, roles: ['indexer'] },
+        { client_id: INTERNAL_QUERY_CLIENT, client_secret: secrets.query_client_secret, roles: ['indexer'], grants: [] },
       ];
     }
   }

@@ -118,6 +118,18 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ env: { ARTSTORE_SERVICES__ADMIN__PORT: ' 8080 ' } }).services.admin.port, 8080);
   });
 
+  it('сервисная учётная запись: гранты «роль@se:<id>», без ролей и грантов — ошибка с путём ключа', () => {
+    const client = { client_id: 'archiver', client_secret: 'секрет-архиватора-2026' };
+    const ok = loadConfig({ env: {}, overrides: { auth: { service_clients: [{ ...client, grants: ['uploader@se:se-a'] }] } } });
+    assert.deepEqual(ok.auth.service_clients[0]!.grants, ['uploader@se:se-a']);
+    assert.deepEqual(ok.auth.service_clients[0]!.roles, []);
+    const bad = (entry: Record<string, unknown>) =>
+      configError({ env: {}, overrides: { auth: { service_clients: [{ ...client, ...entry }] } } });
+    assert.match(bad({ grants: ['uploader@se:../x'] }), /auth\.service_clients\.0\.grants\.0: ожидается «роль@se:<element_id>»/);
+    assert.match(bad({ grants: ['uploader'] }), /auth\.service_clients\.0\.grants\.0/);
+    assert.match(bad({}), /auth\.service_clients\.0: нужна хотя бы одна роль или грант/);
+  });
+
   it('null в YAML для числа — ошибка, а не 0', () => {
     const file = yamlFile('services:\n  admin:\n    port: null\n');
     assert.match(configError({ file, env: {} }), /services\.admin\.port/);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ELEMENT_ID_PATTERN } from './auth/grants.js';
+import { ELEMENT_ID_PATTERN, parseGrant } from './auth/grants.js';
 import { rolePermissions } from './auth/permissions.js';
 import { ArtError } from './errors.js';
 import { parseDuration } from './duration.js';
@@ -224,11 +224,17 @@ export const configSchema = z.strictObject({
       /** Сервисные учётные записи, которые admin-module заводит при старте (конфигурация как код, BY-7). */
       service_clients: z
         .array(
-          z.strictObject({
-            client_id: z.string().min(1),
-            client_secret: z.string().min(16),
-            roles: z.array(z.string().min(1)).min(1),
-          }),
+          z
+            .strictObject({
+              client_id: z.string().min(1),
+              client_secret: z.string().min(16),
+              roles: z.array(z.string().min(1)).default([]),
+              /** Гранты с областью «роль@se:<id>» (SPEC AD-5): сервис с правами только на своём SE. */
+              grants: z
+                .array(z.string().refine((grant) => parseGrant(grant) !== null, 'ожидается «роль@se:<element_id>»'))
+                .default([]),
+            })
+            .refine((client) => client.roles.length + client.grants.length > 0, 'нужна хотя бы одна роль или грант'),
         )
         .default([]),
     })

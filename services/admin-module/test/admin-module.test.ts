@@ -1,6 +1,7 @@
 // Интеграционные тесты admin-module в процессе: настоящий HTTP на свободном порту, PGlite в памяти,
 // bcrypt и RS256 как в работе (SPEC AD-1, AD-3, AD-4). Входов немного: bcrypt cost 12 ≈ 0,25 с на хеш.
 import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createPgliteDatabase } from '@artstore/adapters';
 import { isArtError, type Database } from '@artstore/core';
@@ -22,6 +23,13 @@ const SERVICE_CLIENT = {
   client_secret: 'секрет-индексатора-2026',
   roles: ['indexer'],
 };
+/** Сервис с правами только на одном SE (SPEC AD-5): грант без глобальных ролей. */
+const SCOPED_CLIENT = {
+  client_id: 'archiver-se-a',
+  client_secret: 'секрет-архиватора-2026',
+  roles: [],
+  grants: ['uploader@se:se-a'],
+};
 const PRIVATE_JWK_FIELDS = ['d', 'p', 'q', 'dp', 'dq', 'qi'];
 
 describe('admin-module: встроенный профиль', () => {
@@ -39,7 +47,7 @@ describe('admin-module: встроенный профиль', () => {
 
   before(async () => {
     db = await createPgliteDatabase();
-    admin = await startAdmin({ db, masterKey, serviceClients: [SERVICE_CLIENT] });
+    admin = await startAdmin({ db, masterKey, serviceClients: [SERVICE_CLIENT, SCOPED_CLIENT] });
     url = admin.url;
   });
 
@@ -140,6 +148,10 @@ describe('admin-module: встроенный профиль', () => {
     assert.deepEqual(payload.roles, ['indexer']);
     assert.equal(payload.sub, `svc:${SERVICE_CLIENT.client_id}`);
     assert.equal(payload.pwd_change, undefined);
+    const scoped = decodeJwt(
+      (await expectToken(await postJson(tokenUrl, { grant_type: 'client_credentials', ...pick(SCOPED_CLIENT) }))).access_token,
+    ).payload;
+    assert.deepEqual([scoped.roles, scoped.grants], [[], ['uploader@se:se-a']]);
     // Токен сервиса годен для проверки, но это не пользователь.
     await expectProblem(await me(issued.access_token), 403, 'FORBIDDEN');
 
@@ -227,7 +239,15 @@ describe('admin-module: встроенный профиль', () => {
     assert.equal(rows.length, 1);
     const sealed = rows[0]!.private_key_encrypted;
     assert.ok(!sealed.includes('PRIVATE KEY'), 'закрытый ключ лежит в БД открытым PEM');
-    assert.ok(!sealed.includes('MII'), 'в БД похоже на DER/PEM закрытого ключа');
+    // Ни одна часть сохранённого значения не читается как ключ PKCS#8 (DER): в БД только шифротекст.
+    // (Проверка подстрокой «MII» была случайной: в base64 шифротекста она встречается примерно раз на сотню.)
+    for (const part of sealed.split('.')) {
+      assert.throws(
+        () => createPrivateKey({ key: Buffer.from(part, 'base64url'), format: 'der', type: 'pkcs8' }),
+        Error,
+        'часть значения в БД — закрытый ключ DER',
+      );
+    }
     assert.match(sealed, /^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
 
     admin = await startAdmin({ db, masterKey, serviceClients: [SERVICE_CLIENT] });

@@ -16,6 +16,7 @@ export interface ServiceClientConfig {
   client_id: string;
   client_secret: string;
   roles: string[];
+  grants?: string[];
 }
 
 const CYRILLIC = 'абвгдеёжзийклмнопрстуфхцчшщъыьэюя';

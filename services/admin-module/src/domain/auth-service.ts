@@ -273,21 +273,23 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Сервисные учётные записи из конфигурации (BY-7): секрет в БД только как bcrypt-хеш. */
     async syncServiceClients(
-      clients: readonly { client_id: string; client_secret: string; roles: string[] }[],
+      clients: readonly { client_id: string; client_secret: string; roles: string[]; grants: string[] }[],
     ): Promise<void> {
       for (const client of clients) {
         const existing = await serviceAccounts.byClientId(client.client_id);
         const same =
           existing !== undefined &&
           existing.roles.join(',') === client.roles.join(',') &&
+          existing.grants.join(',') === client.grants.join(',') &&
           (await verifyPassword(client.client_secret, existing.secret_hash));
         if (!same) {
           await serviceAccounts.upsert({
             client_id: client.client_id,
             secret_hash: await hashPassword(client.client_secret),
             roles: client.roles,
+            grants: client.grants,
           });
-          logger.info({ client_id: client.client_id, roles: client.roles }, 'service_account_synced');
+          logger.info({ client_id: client.client_id, roles: client.roles, grants: client.grants }, 'service_account_synced');
         }
       }
     },

@@ -4,7 +4,7 @@ export interface ServiceAccountRow {
   client_id: string;
   secret_hash: string;
   roles: string[];
-  /** Гранты «роль@se:<id>» (SPEC AD-5); у учётных записей из конфигурации — пусто. */
+  /** Гранты «роль@se:<id>» (SPEC AD-5). */
   grants: string[];
   disabled: boolean;
   kind: 'config' | 'integration';
@@ -35,13 +35,14 @@ export function createServiceAccountStore(db: Queryable) {
       return rows[0];
     },
     /** Учётная запись из конфигурации (BY-7); интеграцию с тем же client_id не перезаписывает. */
-    async upsert(account: Pick<ServiceAccountRow, 'client_id' | 'secret_hash' | 'roles'>): Promise<void> {
+    async upsert(account: Pick<ServiceAccountRow, 'client_id' | 'secret_hash' | 'roles' | 'grants'>): Promise<void> {
       await db.query(
-        `insert into admin_service_accounts (client_id, secret_hash, roles, created_at, updated_at)
-         values ($1, $2, $3, now(), now())
-         on conflict (client_id) do update set secret_hash = excluded.secret_hash, roles = excluded.roles, updated_at = now()
+        `insert into admin_service_accounts (client_id, secret_hash, roles, grants, created_at, updated_at)
+         values ($1, $2, $3, $4, now(), now())
+         on conflict (client_id) do update set secret_hash = excluded.secret_hash, roles = excluded.roles,
+           grants = excluded.grants, updated_at = now()
          where admin_service_accounts.kind = 'config'`,
-        [account.client_id, account.secret_hash, account.roles],
+        [account.client_id, account.secret_hash, account.roles, account.grants],
       );
     },
     async insertIntegration(row: Omit<IntegrationRow, 'disabled' | 'created_at'> & { secret_hash: string }): Promise<void> {
