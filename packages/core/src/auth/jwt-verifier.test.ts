@@ -105,6 +105,11 @@ async function mint(key: KeyPair, options: MintOptions = {}): Promise<string> {
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** Полезная нагрузка действующего токена администратора (base64url) — для подделок с чужой подписью. */
+function adminPayload(): string {
+  const now = seconds();
+  return b64({ iss: ISSUER, aud: AUDIENCE, sub: 'admin', jti: 'x', iat: now, exp: now + 600, roles: ['admin'] });
+}
 
 async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
   await assert.rejects(promise, (error) => {
@@ -196,16 +201,7 @@ describe('createJwtVerifier (SPEC AD-4)', () => {
 
   it('alg none / None / RS512 / HS256 с открытым ключом RSA в роли секрета — 401 без запроса JWKS', async () => {
     const verifier = freshVerifier();
-    const now = seconds();
-    const payload = b64({
-      iss: ISSUER,
-      aud: AUDIENCE,
-      sub: 'admin',
-      jti: 'x',
-      iat: now,
-      exp: now + 600,
-      roles: ['admin'],
-    });
+    const payload = adminPayload();
     for (const alg of ['none', 'None', 'NONE']) {
       const header = b64({ alg, typ: ACCESS_TOKEN_TYPE, kid: key1.kid });
       await rejectsWith(verifier.verify(`${header}.${payload}.`), 'AUTH_TOKEN_INVALID');
@@ -307,15 +303,7 @@ describe('createJwtVerifier (SPEC AD-4)', () => {
       // Cooldown первого запроса истёк: неизвестный kid вправе вызвать перезапрос — но только один.
       clock += COOLDOWN_MS;
       const now = seconds();
-      const adminClaims = b64({
-        iss: ISSUER,
-        aud: AUDIENCE,
-        sub: 'admin',
-        jti: 'x',
-        iat: now,
-        exp: now + 600,
-        roles: ['admin'],
-      });
+      const adminClaims = adminPayload();
       const pem = await exportSPKI(key1.publicKey);
       const hsInput = `${b64({ alg: 'HS256', typ: ACCESS_TOKEN_TYPE, kid: key1.kid })}.${adminClaims}`;
       const [genuineHeader, , genuineSignature] = genuine.split('.') as [string, string, string];
