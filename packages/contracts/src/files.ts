@@ -72,6 +72,8 @@ export const SE_HEADERS = {
   name: 'artstore-name',
   /** Метаданные пользователя: base64url(JSON FileMetadata). */
   metadata: 'artstore-metadata',
+  /** Идентификатор файла, назначенный ingester заранее (сага загрузки, SPEC IN-4); UUID. */
+  fileId: 'artstore-file-id',
 } as const;
 
 /** Канал координации, в который SE сообщает о новых изменениях: JSON { element_id, seq } (SPEC QR-1). */

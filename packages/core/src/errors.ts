@@ -53,6 +53,7 @@ export const errorCatalog = {
   // Файлы и хранение
   FILE_NOT_FOUND: { status: 404, title: 'Файл не найден' },
   FILE_NAME_INVALID: { status: 400, title: 'Недопустимое имя файла' },
+  FILE_ID_TAKEN: { status: 409, title: 'Файл с таким идентификатором уже есть' },
   UPLOAD_EMPTY: { status: 400, title: 'В запросе нет файла' },
   UPLOAD_INCOMPLETE: { status: 400, title: 'Загрузка оборвалась до конца тела' },
   UPLOAD_LENGTH_MISMATCH: { status: 400, title: 'Размер тела не совпадает с заявленным' },

@@ -151,6 +151,8 @@ export interface UploadOptions {
   metadata?: unknown;
   rawMetadata?: string;
   contentType?: string;
+  /** Заранее назначенный идентификатор файла (заголовок artstore-file-id). */
+  fileId?: string;
 }
 
 /** Сырая загрузка на SE: POST /api/files, имя — percent-encoded, метаданные — base64url(JSON). */
@@ -163,6 +165,7 @@ export function upload(se: SeAddress, body: Buffer | string, options: UploadOpti
   else if (options.name !== undefined) headers['artstore-name'] = encodeURIComponent(options.name);
   if (options.rawMetadata !== undefined) headers['artstore-metadata'] = options.rawMetadata;
   else if (options.metadata !== undefined) headers['artstore-metadata'] = encodeMetadata(options.metadata);
+  if (options.fileId !== undefined) headers['artstore-file-id'] = options.fileId;
   return fetch(`${se.url}/api/files`, { method: 'POST', headers, body });
 }
 

@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { uuidv7 } from '@artstore/core';
 import { listFiles } from '@artstore/core/testing';
 import { chunkedUpload, ELEMENT_ID, expectProblem, listStored, startSe, waitFor, type RunningSe } from './helpers.js';
 import { changes, upload, uploadOk, type StoredRecord } from './stack.js';
@@ -208,6 +209,39 @@ describe('storage-element: загрузка, лента, выдача', () => {
     );
     assert.deepEqual(await listStored(se.basePath), before);
     assert.deepEqual(await listFiles(se.tmpDir), []);
+  });
+
+  it('заранее назначенный идентификатор (сага ingester): файл получает его, повтор — FILE_ID_TAKEN, кривой — 400', async () => {
+    const id = uuidv7();
+    const bytes = randomBytes(2048);
+    const record = await put(bytes, 'назначенный.bin');
+    assert.notEqual(record.id, id);
+    const assigned = await uploadOk(se, bytes, { token: uploader, name: 'назначенный.bin', fileId: id });
+    stored.push(assigned);
+    assert.equal(assigned.id, id);
+    assert.ok(assigned.path.endsWith(`_${id}.bin`));
+    const before = await listStored(se.basePath);
+    // Одновременные загрузки с одним id: не пишутся обе, и занятый id не перезаписывается.
+    const again = await Promise.all(
+      [1, 2].map(() => upload(se, Buffer.from('другие байты'), { token: uploader, name: 'x.bin', fileId: id })),
+    );
+    for (const response of again) await expectProblem(response, 409, 'FILE_ID_TAKEN');
+    const twinId = uuidv7();
+    const twins = await Promise.all(
+      [1, 2].map(() => upload(se, randomBytes(64), { token: uploader, name: 'twin.bin', fileId: twinId })),
+    );
+    assert.deepEqual(twins.map((r) => r.status).sort(), [201, 409]);
+    const winner = twins.find((r) => r.status === 201)!;
+    stored.push((await winner.json()) as StoredRecord);
+    await expectProblem(twins.find((r) => r.status === 409)!, 409, 'FILE_ID_TAKEN');
+    await expectProblem(
+      await upload(se, bytes, { token: uploader, name: 'x.bin', fileId: 'not-a-uuid' }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    assert.equal((await listStored(se.basePath)).length, before.length + 2);
+    const response = await fetch(`${se.url}/api/files/${id}/content`, { headers: { authorization: `Bearer ${reader}` } });
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), bytes);
   });
 
   it('права: reader не загружает, uploader не читает ленту, indexer читает; без токена — 401', async () => {

@@ -20,6 +20,11 @@ import type { ModeController } from './mode-controller.js';
 import { ATTR_SUFFIX, storedPath } from './naming.js';
 
 export interface WriteRequest {
+  /**
+   * Идентификатор, назначенный заранее (сага загрузки ingester, SPEC IN-4): по нему другой экземпляр
+   * узнаёт, дошёл ли файл до SE. Занятый идентификатор — FILE_ID_TAKEN; без него SE назначает свой.
+   */
+  id?: string;
   body: Readable;
   originalName: string;
   contentType: string;
@@ -56,6 +61,18 @@ export interface PutIntent {
 }
 
 export function createFileWriter(deps: FileWriterDeps) {
+  /** Заранее назначенные идентификаторы записей в работе: два запроса с одним id не пишут оба. */
+  const claimed = new Set<string>();
+
+  async function claimId(requested: string | undefined, now: Date): Promise<string> {
+    if (requested === undefined) return uuidv7(now.getTime());
+    if (claimed.has(requested) || (await deps.cache.get(requested)) !== undefined) {
+      throw new ArtError('FILE_ID_TAKEN', `Файл ${requested} уже есть на ${deps.elementId}`);
+    }
+    claimed.add(requested);
+    return requested;
+  }
+
   function assertWritable(): void {
     if (deps.wal.failed) {
       throw new ArtError('STORAGE_WRITES_STOPPED', `SE ${deps.elementId} не принимает запись после сбоя журнала: ${deps.wal.failed.message}`);
@@ -92,75 +109,83 @@ export function createFileWriter(deps: FileWriterDeps) {
     return meter;
   }
 
+  async function writeClaimed(request: WriteRequest, id: string, now: Date): Promise<{ attr: AttrRecord; seq: number }> {
+    const epoch = deps.mastership.writeEpoch();
+    const reservation = await deps.capacity.reserve(request.declaredLength ?? 0);
+    const path = storedPath(request.originalName, id, now);
+    const attrPath = `${path}${ATTR_SUFFIX}`;
+    const tx = uuidv7();
+    try {
+      const intent: PutIntent = { op: 'put', id, path, attr_path: attrPath };
+      await deps.wal.append({ type: 'intent', tx, epoch, ...intent });
+    } catch (error) {
+      reservation.release();
+      assertWritable();
+      throw error;
+    }
+    deps.faults.hit('se.after-wal-intent');
+    try {
+      const meter = await writeBytes(request, path, reservation);
+      deps.faults.hit('se.after-data-rename');
+      const sha256 = meter.digest();
+      const stamp = now.toISOString();
+      const attr = deps.signer.sign<AttrRecord>({
+        schema: ATTR_SCHEMA,
+        id,
+        element_id: deps.elementId,
+        path,
+        original_name: request.originalName,
+        content_type: request.contentType,
+        size: meter.bytes,
+        sha256,
+        stored: { encoding: 'identity', size: meter.bytes, sha256 },
+        created_at: stamp,
+        created_by: request.actor,
+        updated_at: stamp,
+        updated_by: request.actor,
+        retention_until: retentionUntil(deps.retention, now),
+        status: 'active',
+        metadata: request.metadata,
+        version: 1,
+        vector_clock: { [deps.elementId]: 1 },
+      });
+      await deps.blobs.put(attrPath, Readable.from([serializeAttr(attr)]));
+      deps.faults.hit('se.after-attr-write');
+      // Ранний отказ, если роль ушла; окончательный — проверка эпохи в транзакции кеша.
+      deps.mastership.assertEpoch(epoch);
+      const seq = await deps.cache.upsert(attr, epoch);
+      deps.faults.hit('se.after-cache-upsert');
+      reservation.commit(attr.size);
+      deps.onStored?.(attr);
+      // commit без собственного fsync: восстановление выводит его из полных данных и attr.
+      await deps.wal.append({ type: 'commit', tx, epoch }, { durable: false });
+      deps.logger.info({ file_id: id, path, size: attr.size, seq }, 'file_stored');
+      await deps.coordination
+        .publish(SE_CHANGES_CHANNEL, JSON.stringify({ element_id: deps.elementId, seq } satisfies SeChangeEvent))
+        .catch((error: unknown) => deps.logger.warn({ err: error }, 'change_publish_failed'));
+      return { attr, seq };
+    } catch (error) {
+      reservation.release();
+      await deps.blobs.delete(attrPath).catch(() => undefined);
+      await deps.blobs.delete(path).catch(() => undefined);
+      await deps.wal.append({ type: 'abort', tx, epoch }, { durable: false }).catch(() => undefined);
+      assertWritable();
+      // Роль ушла посреди записи: новый мастер мог убрать её временный файл — причина отказа в этом.
+      deps.mastership.assertEpoch(epoch);
+      throw error;
+    }
+  }
+
   return {
     async write(request: WriteRequest): Promise<{ attr: AttrRecord; seq: number }> {
       deps.modes.assert('create');
       assertWritable();
-      const epoch = deps.mastership.writeEpoch();
-      const reservation = await deps.capacity.reserve(request.declaredLength ?? 0);
       const now = new Date();
-      const id = uuidv7(now.getTime());
-      const path = storedPath(request.originalName, id, now);
-      const attrPath = `${path}${ATTR_SUFFIX}`;
-      const tx = uuidv7();
+      const id = await claimId(request.id, now);
       try {
-        const intent: PutIntent = { op: 'put', id, path, attr_path: attrPath };
-        await deps.wal.append({ type: 'intent', tx, epoch, ...intent });
-      } catch (error) {
-        reservation.release();
-        assertWritable();
-        throw error;
-      }
-      deps.faults.hit('se.after-wal-intent');
-      try {
-        const meter = await writeBytes(request, path, reservation);
-        deps.faults.hit('se.after-data-rename');
-        const sha256 = meter.digest();
-        const stamp = now.toISOString();
-        const attr = deps.signer.sign<AttrRecord>({
-          schema: ATTR_SCHEMA,
-          id,
-          element_id: deps.elementId,
-          path,
-          original_name: request.originalName,
-          content_type: request.contentType,
-          size: meter.bytes,
-          sha256,
-          stored: { encoding: 'identity', size: meter.bytes, sha256 },
-          created_at: stamp,
-          created_by: request.actor,
-          updated_at: stamp,
-          updated_by: request.actor,
-          retention_until: retentionUntil(deps.retention, now),
-          status: 'active',
-          metadata: request.metadata,
-          version: 1,
-          vector_clock: { [deps.elementId]: 1 },
-        });
-        await deps.blobs.put(attrPath, Readable.from([serializeAttr(attr)]));
-        deps.faults.hit('se.after-attr-write');
-        // Ранний отказ, если роль ушла; окончательный — проверка эпохи в транзакции кеша.
-        deps.mastership.assertEpoch(epoch);
-        const seq = await deps.cache.upsert(attr, epoch);
-        deps.faults.hit('se.after-cache-upsert');
-        reservation.commit(attr.size);
-        deps.onStored?.(attr);
-        // commit без собственного fsync: восстановление выводит его из полных данных и attr.
-        await deps.wal.append({ type: 'commit', tx, epoch }, { durable: false });
-        deps.logger.info({ file_id: id, path, size: attr.size, seq }, 'file_stored');
-        await deps.coordination
-          .publish(SE_CHANGES_CHANNEL, JSON.stringify({ element_id: deps.elementId, seq } satisfies SeChangeEvent))
-          .catch((error: unknown) => deps.logger.warn({ err: error }, 'change_publish_failed'));
-        return { attr, seq };
-      } catch (error) {
-        reservation.release();
-        await deps.blobs.delete(attrPath).catch(() => undefined);
-        await deps.blobs.delete(path).catch(() => undefined);
-        await deps.wal.append({ type: 'abort', tx, epoch }, { durable: false }).catch(() => undefined);
-        assertWritable();
-        // Роль ушла посреди записи: новый мастер мог убрать её временный файл — причина отказа в этом.
-        deps.mastership.assertEpoch(epoch);
-        throw error;
+        return await writeClaimed(request, id, now);
+      } finally {
+        claimed.delete(id);
       }
     },
   };

@@ -53,7 +53,11 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
           headers: {
             type: 'object',
             required: [SE_HEADERS.name],
-            properties: { [SE_HEADERS.name]: { type: 'string', minLength: 1 }, [SE_HEADERS.metadata]: { type: 'string' } },
+            properties: {
+              [SE_HEADERS.name]: { type: 'string', minLength: 1 },
+              [SE_HEADERS.metadata]: { type: 'string' },
+              [SE_HEADERS.fileId]: { type: 'string', pattern: UUID_PATTERN.source },
+            },
           },
         },
       },
@@ -62,6 +66,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
         const originalName = decodeName(request.headers[SE_HEADERS.name]);
         const declared = request.headers['content-length'];
         const { attr, seq } = await deps.writer.write({
+          id: request.headers[SE_HEADERS.fileId] as string | undefined,
           body: request.body as Readable,
           originalName,
           contentType: request.headers['content-type'] ?? 'application/octet-stream',
