@@ -5,6 +5,7 @@ import {
   createServiceMetrics,
   discoveryFromConfig,
   listen,
+  runMigrations,
   serverOptionsFrom,
   verifierFromConfig,
   type RunningService,
@@ -14,12 +15,14 @@ import { createSelectionMetrics } from './domain/selection-metrics.js';
 import { createStorageElementPool } from './domain/storage-elements.js';
 import { createUploader } from './domain/uploader.js';
 import { registerUploadRoutes } from './http/upload-routes.js';
+import { ingesterMigrations } from './store/migrations.js';
 
 export const INGESTER_MODULE = 'ingester-module';
 
 export async function startIngesterModule(runtime: ServiceRuntime): Promise<RunningService> {
-  const { config, coordination } = runtime;
+  const { config, coordination, db } = runtime;
   const logger = runtime.logger.child({ service: INGESTER_MODULE });
+  await runMigrations(db, INGESTER_MODULE, ingesterMigrations);
   const metrics = createServiceMetrics(INGESTER_MODULE);
   // Список SE — из обнаружения (SPEC AD-8); клиенты SE следуют за ним при каждом выборе (storage-elements.ts).
   const discovery = discoveryFromConfig({ config, coordination, logger }, INGESTER_MODULE, metrics.registry);
@@ -31,7 +34,11 @@ export async function startIngesterModule(runtime: ServiceRuntime): Promise<Runn
     logger,
     metrics,
     verifier: verifierFromConfig(config),
-    readiness: { coordination: () => coordination.ping(), discovery: () => Promise.resolve(discovery.status()) },
+    readiness: {
+      database: () => db.ping(),
+      coordination: () => coordination.ping(),
+      discovery: () => Promise.resolve(discovery.status()),
+    },
     ...serverOptionsFrom(config, coordination),
   });
   // Выбор SE — по режиму, здоровью и месту из текущего документа (SPEC IN-2); принятые файлы — в журнал
