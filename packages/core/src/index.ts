@@ -1,6 +1,7 @@
 export * from './ports/index.js';
 export * from './db/index.js';
 export * from './errors.js';
+export * from './faults.js';
 export * from './config.js';
 export * from './size.js';
 export * from './duration.js';
