@@ -12,17 +12,26 @@ describe('createFaultInjector', () => {
   });
 
   it('в профиле production спецификация запрещена', () => {
-    assert.throws(() => createFaultInjector(SE_POINTS, 'se.after-wal-intent:kill@1', 'production'), (e) =>
-      isArtError(e, 'CONFIG_INVALID'),
+    assert.throws(
+      () => createFaultInjector(SE_POINTS, 'se.after-wal-intent:kill@1', 'production'),
+      (e) => isArtError(e, 'CONFIG_INVALID'),
     );
   });
 
   it('неизвестная точка своего сервиса и кривой формат — ошибка конфигурации; точки других сервисов пропускаются', () => {
     for (const spec of ['se.after-nothing:kill@1', 'se.after-wal-intent:stop@1', 'kill']) {
-      assert.throws(() => createFaultInjector(SE_POINTS, spec, 'embedded'), (e) => isArtError(e, 'CONFIG_INVALID'), spec);
+      assert.throws(
+        () => createFaultInjector(SE_POINTS, spec, 'embedded'),
+        (e) => isArtError(e, 'CONFIG_INVALID'),
+        spec,
+      );
     }
     // Точка ingester в общей переменной `artstore start all` — не дело SE; проход своей точки не убивает процесс.
-    const injector = createFaultInjector(SE_POINTS, 'ingester.saga.after-reserve:kill@1,se.after-wal-intent:kill@3', 'embedded');
+    const injector = createFaultInjector(
+      SE_POINTS,
+      'ingester.saga.after-reserve:kill@1,se.after-wal-intent:kill@3',
+      'embedded',
+    );
     injector.hit('se.after-attr-write');
   });
 });

@@ -14,16 +14,21 @@ export function createFaultInjector<P extends string>(
   profile: 'embedded' | 'production',
 ): FaultInjector<P> {
   if (spec === undefined || spec.trim() === '') return { hit() {} };
-  if (profile === 'production') throw new ArtError('CONFIG_INVALID', 'ARTSTORE_TEST_FAULTS недопустим в профиле production');
+  if (profile === 'production')
+    throw new ArtError('CONFIG_INVALID', 'ARTSTORE_TEST_FAULTS недопустим в профиле production');
   const known = new Set<string>(points);
   const prefixes = new Set(points.map((point) => point.slice(0, point.indexOf('.') + 1)));
   const plan = new Map<string, number>();
   for (const item of spec.split(',')) {
     const match = /^([a-z.-]+):kill@(\d+)$/.exec(item.trim());
     const point = match?.[1];
-    if (point !== undefined && !known.has(point) && ![...prefixes].some((prefix) => point.startsWith(prefix))) continue;
+    if (point !== undefined && !known.has(point) && ![...prefixes].some((prefix) => point.startsWith(prefix)))
+      continue;
     if (!match || !known.has(point!)) {
-      throw new ArtError('CONFIG_INVALID', `ARTSTORE_TEST_FAULTS: «${item}» — ожидается <точка>:kill@<n>, точки: ${points.join(', ')}`);
+      throw new ArtError(
+        'CONFIG_INVALID',
+        `ARTSTORE_TEST_FAULTS: «${item}» — ожидается <точка>:kill@<n>, точки: ${points.join(', ')}`,
+      );
     }
     plan.set(point!, Number(match[2]));
   }
