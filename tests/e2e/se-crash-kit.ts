@@ -64,11 +64,12 @@ export async function prepareSeNode(
       storage: { element_id: ELEMENT_ID, ...overrides.storage },
     }),
   );
-  const basePath = overrides.storage?.local as { base_path?: string } | undefined;
+  const local = overrides.storage?.local as { base_path?: string } | undefined;
+  const elementId = (overrides.storage?.element_id as string | undefined) ?? ELEMENT_ID;
   return {
     workDir,
     dataDir,
-    basePath: basePath?.base_path ?? join(dataDir, 'storage', ELEMENT_ID),
+    basePath: local?.base_path ?? join(dataDir, 'storage', elementId),
     url: `http://127.0.0.1:${port}`,
     configFile,
     cleanup,
