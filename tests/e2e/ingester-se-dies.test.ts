@@ -4,22 +4,16 @@
 // передаёт ему тело. Токены — тестовый издатель с JWKS в процессе теста.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { UploadResponse } from '@artstore/contracts';
 import {
   CleanupStack,
   createTestTokenIssuer,
-  freePort,
   waitFor,
   type TestTokenIssuer,
 } from '@artstore/core/testing';
-import { stringify } from 'yaml';
-import { spawnService, waitServiceReady, type ServiceProcess } from './harness.js';
+import { startIngesterProcess, uploadStream } from './ingester-kit.js';
 import {
   assertStorageConsistent,
   killHard,
@@ -31,53 +25,6 @@ import {
 } from './se-crash-kit.js';
 
 const MiB = 1024 * 1024;
-
-interface Answer {
-  status: number;
-  body: string;
-}
-
-/**
- * Сырая загрузка через ingester телом-генератором; onSent — сколько байтов уже отдано в сокет.
- * Ответ приходит как есть (и 5xx); обрыв соединения — тоже ответ (status 0), а не исключение.
- */
-function uploadStream(
-  url: string,
-  token: string,
-  size: number,
-  onSent?: (sent: number) => void,
-): Promise<Answer> {
-  let sent = 0;
-  const chunk = randomBytes(256 * 1024);
-  const body = new Readable({
-    read() {
-      if (sent >= size) return void this.push(null);
-      const piece = chunk.subarray(0, Math.min(chunk.length, size - sent));
-      sent += piece.length;
-      onSent?.(sent);
-      this.push(piece);
-    },
-  });
-  return new Promise((resolve) => {
-    const request = http.request(`${url}/api/files?name=big.bin`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/octet-stream',
-        'content-length': String(size),
-      },
-    });
-    request.once('response', (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (d: string) => (text += d));
-      response.once('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-      response.once('error', () => resolve({ status: response.statusCode ?? 0, body: text }));
-    });
-    request.once('error', (error) => resolve({ status: 0, body: error.message }));
-    body.pipe(request);
-  });
-}
 
 async function uploadSmall(
   url: string,
@@ -116,7 +63,6 @@ describe('ingester: SE умирает посреди загрузки (SPEC IN-7
   let nodeA: SeNode;
   let nodeB: SeNode;
   let seA: SeProcess;
-  let ingester: ServiceProcess;
   let ingesterUrl: string;
 
   before(async () => {
@@ -131,26 +77,14 @@ describe('ingester: SE умирает посреди загрузки (SPEC IN-7
     const seB = spawnSe(nodeB);
     await Promise.all([waitReady(nodeA, seA), waitReady(nodeB, seB)]);
 
-    const workDir = await mkdtemp(join(tmpdir(), 'artstore-ingester-se-dies-'));
-    cleanup.defer(() => rm(workDir, { recursive: true, force: true }));
-    const port = await freePort();
-    ingesterUrl = `http://127.0.0.1:${port}`;
-    const configFile = join(workDir, 'ingester.yaml');
-    await writeFile(
-      configFile,
-      stringify({
-        data_dir: join(workDir, 'data'),
-        log: { level: 'warn' },
-        services: { ingester: { host: '127.0.0.1', port } },
-        auth: { jwt: issuer.jwtConfig },
-        storage_elements: [
-          { id: 'se-a', url: nodeA.url, priority: 1 },
-          { id: 'se-b', url: nodeB.url, priority: 2 },
-        ],
-      }),
-    );
-    ingester = spawnService('ingester-module', configFile, { cwd: workDir, cleanup });
-    await waitServiceReady(ingesterUrl, ingester);
+    ({ url: ingesterUrl } = await startIngesterProcess(
+      issuer,
+      [
+        { id: 'se-a', url: nodeA.url, priority: 1 },
+        { id: 'se-b', url: nodeB.url, priority: 2 },
+      ],
+      cleanup,
+    ));
   });
 
   after(() => cleanup.run());
@@ -194,9 +128,11 @@ describe('ingester: SE умирает посреди загрузки (SPEC IN-7
 
     let killed: Promise<void> | undefined;
     const started = Date.now();
-    const answer = await uploadStream(ingesterUrl, token, 512 * MiB, (sent) => {
+    const answer = await uploadStream(ingesterUrl, token, 512 * MiB, {
       // 16 МиБ — много больше запаса повтора (256 КиБ): файл уже не передать другому SE.
-      if (sent >= 16 * MiB && killed === undefined) killed = killHard(seA);
+      onSent: (sent) => {
+        if (sent >= 16 * MiB && killed === undefined) killed = killHard(seA);
+      },
     });
     await killed;
     const seconds = (Date.now() - started) / 1000;

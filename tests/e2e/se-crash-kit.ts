@@ -3,6 +3,7 @@
 // обход корня хранилища и журнала WAL после сбоя. Сами сценарии — в se-crash.test.ts.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -346,14 +347,16 @@ export async function assertStorageConsistent(basePath: string): Promise<Storage
       'valid',
       `attr ${dataKey}: подпись не сходится`,
     );
-    const bytes = await readFile(join(basePath, dataKey));
-    assert.equal(bytes.length, attr.size, `attr ${dataKey}: size ${attr.size}, файл ${bytes.length} байт`);
+    // Потоком: файлы бывают больше предела readFile (2 ГиБ).
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(join(basePath, dataKey))) {
+      size += (chunk as Buffer).length;
+      hash.update(chunk as Buffer);
+    }
+    assert.equal(size, attr.size, `attr ${dataKey}: size ${attr.size}, файл ${size} байт`);
     assert.equal(attr.stored.size, attr.size, `attr ${dataKey}: stored.size`);
-    assert.equal(
-      createHash('sha256').update(bytes).digest('hex'),
-      attr.sha256,
-      `attr ${dataKey}: sha256 не совпадает с байтами`,
-    );
+    assert.equal(hash.digest('hex'), attr.sha256, `attr ${dataKey}: sha256 не совпадает с байтами`);
   }
   return walk;
 }
