@@ -7,12 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { UploadResponse } from '@artstore/contracts';
-import {
-  CleanupStack,
-  createTestTokenIssuer,
-  waitFor,
-  type TestTokenIssuer,
-} from '@artstore/core/testing';
+import { CleanupStack, createTestTokenIssuer, waitFor, type TestTokenIssuer } from '@artstore/core/testing';
 import { startIngesterProcess, uploadStream } from './ingester-kit.js';
 import {
   assertStorageConsistent,
