@@ -149,6 +149,19 @@ void describe('service client', () => {
     }
   });
 
+  void it('закрытый клиент (SE ушёл из документа обнаружения) → UPSTREAM_UNAVAILABLE, тело-поток не тронуто', async () => {
+    const server = await startServer((_req, res) => sendJson(res, 200, {}));
+    const client = createServiceClient({ baseUrl: server.url, name: 'se-retired' });
+    try {
+      await client.close();
+      const body = Readable.from([Buffer.from('байты')]);
+      await assert.rejects(client.json('POST', '/x', { body }), withCode('UPSTREAM_UNAVAILABLE'));
+      assert.equal(body.readableDidRead, false, 'тело читалось — отдать его другому SE уже нельзя');
+    } finally {
+      await server.close();
+    }
+  });
+
   void it('автомат: размыкается после N отказов, отвечает сразу без обращения к сервису, восстанавливается', async () => {
     let now = 0;
     let healthy = false;

@@ -86,6 +86,9 @@ const TIMEOUT_CODES = new Set([
 ]);
 const CONNECTION_CODES = new Set([
   'UND_ERR_SOCKET',
+  // Клиент уже закрыт: SE исчез из документа обнаружения, пока запрос шёл к нему (ingester). Ни один
+  // байт не ушёл — вызывающий может отдать запрос другому SE (SPEC IN-7), а не отвечать 500.
+  'UND_ERR_DESTROYED',
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',
