@@ -18,6 +18,8 @@ export interface RunningSystem {
   urls: Record<string, string>;
   dataDir: string;
   workDir: string;
+  /** pid процесса каждого сервиса (в режиме embedded — один процесс `all`). */
+  pids: Record<string, number | undefined>;
   /** Что процессы напечатали (для диагностики упавшего теста). */
   output(): string;
   stop(): Promise<number[]>;
@@ -75,6 +77,7 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
   await writeFile(configFile, stringify(config));
 
   const children: ChildProcess[] = [];
+  const pids: Record<string, number | undefined> = {};
   let output = '';
   const spawnOne = (target: string) => {
     const child = spawn(process.execPath, [CLI, 'start', target, '--config', configFile], {
@@ -85,6 +88,7 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     children.push(child);
+    pids[target] = child.pid;
   };
 
   const stop = async (): Promise<number[]> => {
@@ -108,7 +112,7 @@ export async function startSystem(mode: Mode, label: string): Promise<RunningSys
     await stop();
     throw error;
   }
-  return { gateway: urls.gateway!, urls, dataDir, workDir, output: () => output, stop };
+  return { gateway: urls.gateway!, urls, dataDir, workDir, pids, output: () => output, stop };
 }
 
 /** Ждёт /health/ready; процесс, который уже вышел (например, на ошибке конфигурации), — сразу ошибка. */

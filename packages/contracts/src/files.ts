@@ -1,7 +1,11 @@
 // Публичные формы данных о файлах (SPEC §9): запись о файле, лента изменений SE, ответы поиска.
 // JSON в snake_case, как конфигурация и attr-файлы.
 
-export type FileStatus = 'active' | 'deleted' | 'transferred';
+/**
+ * pending — копия на целевом SE между prepare и commit переноса (SPEC IN-6): не выдаётся, не считается
+ * активной и не попадает в ленту изменений, пока перенос не зафиксирован.
+ */
+export type FileStatus = 'active' | 'deleted' | 'transferred' | 'pending';
 
 export interface FileMetadata {
   description: string;
@@ -74,7 +78,28 @@ export const SE_HEADERS = {
   metadata: 'artstore-metadata',
   /** Идентификатор файла, назначенный ingester заранее (сага загрузки, SPEC IN-4); UUID. */
   fileId: 'artstore-file-id',
+  /**
+   * Кодировка хранения, выбранная ingester по политике сжатия (SPEC IN-3): `br` или `gzip`, по желанию
+   * с уровнем — `br; level=3`. SE сжимает тело при записи; без заголовка байты хранятся как есть.
+   */
+  encoding: 'artstore-encoding',
+  /** Перенос между SE (SPEC IN-6): base64url(JSON TransferSource) — запись источника для prepare на целевом SE. */
+  transferSource: 'artstore-transfer-source',
 } as const;
+
+/** Что целевой SE берёт из записи источника при prepare переноса (SPEC IN-6); sha256 и size сверяются до ответа. */
+export interface TransferSource {
+  transfer_id: string;
+  source_element: string;
+  name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  metadata: FileMetadata;
+  created_at: string;
+  created_by: string;
+  retention_until: string | null;
+}
 
 /** Канал координации, в который SE сообщает о новых изменениях: JSON { element_id, seq } (SPEC QR-1). */
 export const SE_CHANGES_CHANNEL = 'se.changes';

@@ -46,3 +46,15 @@ export function parseTagsField(value: string): string[] {
 function invalid(detail: string): ArtError {
   return new ArtError('VALIDATION_FAILED', `Метаданные файла: ${detail}`);
 }
+
+/** JSON-схема тела правки метаданных (SPEC IN-8): её проверяют и ingester до пересылки, и сам SE. */
+export const METADATA_PATCH_BODY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: {
+    description: { type: 'string' },
+    tags: { type: 'array', items: { type: 'string' } },
+    custom: { type: 'object', additionalProperties: { type: 'string' } },
+  },
+} as const;

@@ -21,15 +21,17 @@ const API_TRANSITIONS: Readonly<Record<SeMode, readonly SeMode[]>> = {
 };
 
 /** Операции с файлами на SE, которые разрешает или запрещает режим (SPEC SE-7). */
-export type SeOperation = 'create' | 'read' | 'read_content' | 'update_metadata' | 'delete';
+export type SeOperation = 'create' | 'read' | 'read_content' | 'update_metadata' | 'delete' | 'transfer_out';
 
 /**
  * Матрица «режим × операция» (SPEC SE-7) — одна на всех: её исполняет SE, по ней ingester выбирает SE
  * для новых файлов (IN-2).
  */
 const MODE_OPERATIONS: Readonly<Record<SeMode, ReadonlySet<SeOperation>>> = {
-  edit: new Set(['create', 'read', 'read_content', 'update_metadata', 'delete']),
-  rw: new Set(['create', 'read', 'read_content', 'update_metadata']),
+  // Перенос на другой SE (SPEC IN-6) файл не теряет — одна активная копия остаётся, поэтому rw его
+  // разрешает, хотя удаление запрещает; приём переноса — та же операция create на целевом SE.
+  edit: new Set(['create', 'read', 'read_content', 'update_metadata', 'delete', 'transfer_out']),
+  rw: new Set(['create', 'read', 'read_content', 'update_metadata', 'transfer_out']),
   ro: new Set(['read', 'read_content']),
   // В архиве байты могут быть перенесены в холодное хранение: выдача — если они ещё здесь (FILE_ARCHIVED иначе).
   ar: new Set(['read', 'read_content']),

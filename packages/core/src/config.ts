@@ -316,6 +316,10 @@ export const configSchema = z.strictObject({
       reconcile: z
         .strictObject({ enabled: bool().default(true), interval: duration().default(86_400_000) })
         .prefault({}),
+      /** Возобновляемые загрузки tus (SPEC IN-1, BY-6): срок сессии и как часто убирать истёкшие. */
+      uploads: z
+        .strictObject({ expiration: duration().default(86_400_000), sweep_interval: duration().default(600_000) })
+        .prefault({}),
     })
     .refine((s) => s.type !== 's3' || s.s3?.bucket !== undefined, { message: 'storage.type = s3 требует storage.s3.bucket', path: ['s3', 'bucket'] })
     .prefault({}),
@@ -339,7 +343,114 @@ export const configSchema = z.strictObject({
    * файл следующему SE.
    */
   ingester: z
-    .strictObject({ min_free: size().default(64 * 2 ** 20), replay_buffer: size().default(256 * 2 ** 10) })
+    .strictObject({
+      min_free: size().default(64 * 2 ** 20),
+      replay_buffer: size().default(256 * 2 ** 10),
+      /**
+       * Восстановление незавершённой работы умерших экземпляров (SPEC IN-4, IN-6): каждый экземпляр раз в
+       * heartbeat_interval отмечает свою работу; чужую без отметки дольше stale_after раз в check_interval
+       * забирает и доводит другой; завершённые саги старше keep_finished удаляются.
+       */
+      recovery: z
+        .strictObject({
+          heartbeat_interval: duration().default(5_000),
+          stale_after: duration().default(30_000),
+          check_interval: duration().default(10_000),
+          keep_finished: duration().default(7 * 86_400_000),
+        })
+        .refine((r) => r.stale_after > r.heartbeat_interval, 'stale_after больше heartbeat_interval')
+        .prefault({}),
+      /**
+       * Сжатие на лету (SPEC IN-3): ingester выбирает кодировку по типу содержимого, SE сжимает при записи.
+       * Шаблоны типов — glob по `type/subtype` без параметров (`*` — любые символы); never сильнее compress,
+       * тип вне обоих списков не сжимается. level: br 0–11, gzip 1–9; по умолчанию br 1 / gzip 4
+       * (DEFAULT_ENCODING_LEVELS в contracts, замеры — bench/compression.ts).
+       */
+      compression: z
+        .strictObject({
+          enabled: bool().default(true),
+          algorithm: z.enum(['br', 'gzip']).default('br'),
+          level: int(0, 11).optional(),
+          /** Файл с заявленной длиной меньше этого не сжимается: заголовки кодировки съедят выигрыш. */
+          min_size: size().default(1024),
+          compress: list(z.string().min(1)).default([
+            'text/*',
+            'application/json',
+            '*+json',
+            'application/x-ndjson',
+            'application/xml',
+            '*+xml',
+            'application/javascript',
+            'application/ecmascript',
+            'application/x-javascript',
+            'application/csv',
+            'application/rtf',
+            'application/yaml',
+            'application/x-yaml',
+            'application/toml',
+            'application/sql',
+            'application/x-sh',
+            'application/postscript',
+            'application/x-tar',
+            'application/msword',
+            'application/vnd.ms-excel',
+            'application/vnd.ms-powerpoint',
+            'application/vnd.visio',
+            'image/bmp',
+            'image/x-ms-bmp',
+          ]),
+          never: list(z.string().min(1)).default([
+            'application/octet-stream',
+            'application/zip',
+            '*+zip',
+            'application/gzip',
+            'application/x-gzip',
+            'application/x-bzip2',
+            'application/x-xz',
+            'application/zstd',
+            'application/x-7z-compressed',
+            'application/vnd.rar',
+            'application/x-rar-compressed',
+            'application/x-compress',
+            'application/x-lzip',
+            'application/x-lzma',
+            'application/java-archive',
+            'application/vnd.android.package-archive',
+            'application/vnd.openxmlformats-officedocument.*',
+            'application/vnd.oasis.opendocument.*',
+            'application/vnd.ms-excel.sheet.macroenabled.12',
+            'application/pdf',
+            'image/jpeg',
+            'image/png',
+            'image/gif',
+            'image/webp',
+            'image/avif',
+            'image/heic',
+            'image/heif',
+            'image/jxl',
+            'audio/*',
+            'video/*',
+            'font/woff',
+            'font/woff2',
+          ]),
+        })
+        .refine((c) => c.algorithm !== 'gzip' || c.level === undefined || (c.level >= 1 && c.level <= 9), {
+          message: 'для gzip level — от 1 до 9',
+          path: ['level'],
+        })
+        .prefault({}),
+      /**
+       * Тело сырой загрузки с Content-Encoding (SPEC IN-1) распаковывается в ingester с границей против
+       * сжатых бомб: распакованных байтов не больше allowance + max_ratio × сжатых и не больше max_size.
+       */
+      content_encoding: z
+        .strictObject({
+          max_ratio: int(1, 1_000_000).default(100),
+          allowance: size().default(2 ** 20),
+          max_size: size().default(64 * 2 ** 30),
+        })
+        .prefault({}),
+    })
     .prefault({}),
   query: z
     .strictObject({

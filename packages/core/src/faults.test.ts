@@ -33,5 +33,7 @@ describe('createFaultInjector', () => {
       'embedded',
     );
     injector.hit('se.after-attr-write');
+    assert.equal(injector.armed('se.after-wal-intent'), true);
+    assert.equal(injector.armed('se.after-attr-write'), false);
   });
 });

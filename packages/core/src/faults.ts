@@ -6,6 +6,8 @@ import { ArtError } from './errors.js';
 
 export interface FaultInjector<P extends string> {
   hit(point: P): void;
+  /** Точка запланирована: только тогда стоит встраивать в путь данных то, что её отслеживает. */
+  armed(point: P): boolean;
 }
 
 export function createFaultInjector<P extends string>(
@@ -13,7 +15,7 @@ export function createFaultInjector<P extends string>(
   spec: string | undefined,
   profile: 'embedded' | 'production',
 ): FaultInjector<P> {
-  if (spec === undefined || spec.trim() === '') return { hit() {} };
+  if (spec === undefined || spec.trim() === '') return { hit() {}, armed: () => false };
   if (profile === 'production')
     throw new ArtError('CONFIG_INVALID', 'ARTSTORE_TEST_FAULTS недопустим в профиле production');
   const known = new Set<string>(points);
@@ -34,6 +36,7 @@ export function createFaultInjector<P extends string>(
   }
   const hits = new Map<string, number>();
   return {
+    armed: (point) => plan.has(point),
     hit(point) {
       const target = plan.get(point);
       if (target === undefined) return;

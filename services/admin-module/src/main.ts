@@ -1,9 +1,11 @@
 // Сборка admin-module из портов (SPEC §3). Только связывание — логика в domain/, SQL в store/.
 import {
   createServer,
+  createServiceClient,
   listen,
   runMigrations,
   serverOptionsFrom,
+  serviceUrl,
   verifierFromConfig,
   type Database,
   type RunningService,
@@ -21,7 +23,7 @@ import { createMfa } from './domain/mfa.js';
 import { createMfaChallenges } from './domain/mfa-challenges.js';
 import { createRefreshTokens } from './domain/refresh-tokens.js';
 import { createDiscoveryPublisher } from './domain/discovery-publisher.js';
-import { createSeClients } from './domain/se-clients.js';
+import { createSeClients, SE_CALL_TIMEOUT_MS } from './domain/se-clients.js';
 import { createSePoller } from './domain/se-poller.js';
 import { createSeRegistry } from './domain/se-registry.js';
 import { createTransactionsOverview } from './domain/transactions-overview.js';
@@ -196,7 +198,18 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
   });
   await seRegistry.syncDeclared(config.storage_elements);
   registerSeRoutes(app, seRegistry);
-  registerTransactionRoutes(app, createTransactionsOverview({ registry: seRegistry, clients: seClients }));
+  // Саги и переносы ingester (SPEC AD-10) — вызовом токеном смотрящего, как и SE.
+  const ingesterClient = createServiceClient({
+    baseUrl: serviceUrl(config, 'ingester'),
+    name: 'ingester-module',
+    connectTimeoutMs: 2000,
+    headersTimeoutMs: SE_CALL_TIMEOUT_MS,
+    bodyTimeoutMs: SE_CALL_TIMEOUT_MS,
+  });
+  registerTransactionRoutes(
+    app,
+    createTransactionsOverview({ registry: seRegistry, clients: seClients, ingester: ingesterClient }),
+  );
   await publisher.start();
   poller.start();
   // События других сервисов из очереди `audit` и подписанные контрольные точки (SPEC AD-9).
@@ -208,6 +221,7 @@ export async function startAdminModule(runtime: ServiceRuntime): Promise<Running
     await poller.stop();
     await publisher.stop();
     await seClients.close();
+    await ingesterClient.close();
     await leadership.close();
   });
 }

@@ -47,6 +47,8 @@ export interface AdminOptions {
   storageElements?: { id: string; url: string; priority?: number }[];
   /** Секция discovery (опрос SE, SPEC AD-7). */
   discovery?: { poll_interval?: number };
+  /** Адрес ingester-module (источник саг в GET /api/transactions, SPEC AD-10). */
+  ingesterUrl?: string;
 }
 
 export interface RunningAdmin {
@@ -78,7 +80,10 @@ export async function startAdmin(options: AdminOptions): Promise<RunningAdmin> {
         profile: options.profile ?? 'embedded',
         data_dir: dataDir,
         log: { level: 'silent' },
-        services: { admin: { host: '127.0.0.1', port } },
+        services: {
+          admin: { host: '127.0.0.1', port },
+          ...(options.ingesterUrl === undefined ? {} : { ingester: { url: options.ingesterUrl } }),
+        },
         auth: {
           master_key: options.masterKey,
           ...(options.initialAdminPassword === undefined

@@ -1,15 +1,17 @@
-// Обзор транзакций (SPEC AD-10): admin-module собирает транзакции в работе со всех SE реестра;
-// недоступный SE виден в sources; пользователь с грантом на один SE видит только его; без
-// storage:manage — 403.
+// Обзор транзакций (SPEC AD-10): admin-module собирает транзакции в работе со всех SE реестра и саги
+// загрузки настоящего ingester-module; недоступный источник виден в sources; пользователь с грантом на
+// один SE видит только его; без storage:manage — 403.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createInProcessCoordination, createPgliteDatabase } from '@artstore/adapters';
-import type { TransactionsOverview } from '@artstore/contracts';
-import { CleanupStack } from '@artstore/core/testing';
+import { createInProcessCoordination, createInProcessJobQueue, createPgliteDatabase } from '@artstore/adapters';
+import type { TransactionsOverview, UploadResponse } from '@artstore/contracts';
+import { createLogger, loadConfig, type RunningService } from '@artstore/core';
+import { CleanupStack, freePort } from '@artstore/core/testing';
+import { startIngesterModule } from '@artstore/ingester-module';
 import { startTestStorageElement, type TestStorageElement } from '@artstore/storage-element/testing';
 import {
   activateAdmin,
@@ -53,6 +55,7 @@ describe('admin-module: обзор транзакций со всех SE', () =>
   const cleanup = new CleanupStack();
   let admin: RunningAdmin;
   let adminToken: string;
+  let ingester: RunningService;
   const elements: Record<string, TestStorageElement> = {};
   const overview = async (token = adminToken) => {
     const response = await fetch(`${admin.url}/api/transactions`, { headers: { authorization: `Bearer ${token}` } });
@@ -70,7 +73,8 @@ describe('admin-module: обзор транзакций со всех SE', () =>
     cleanup.defer(() => coordination.close());
     // Адреса SE известны только после их старта, а SE проверяют токены по JWKS admin: сначала admin
     // без SE, затем SE, затем регистрация через API.
-    admin = await startAdmin({ db, coordination, masterKey: newMasterKey() });
+    const ingesterPort = await freePort();
+    admin = await startAdmin({ db, coordination, masterKey: newMasterKey(), ingesterUrl: `http://127.0.0.1:${ingesterPort}` });
     cleanup.defer(() => admin.stop());
     ({ token: adminToken } = await activateAdmin(admin, 'admin', 'admin123', cyrillic(30)));
     const jwt = trustAdmin(admin);
@@ -81,6 +85,25 @@ describe('admin-module: обзор транзакций со всех SE', () =>
       const registered = await postJson(`${admin.url}/api/storage-elements`, { id, url: se.url, priority: 1 }, adminToken);
       assert.equal(registered.status, 201, await registered.text());
     }
+    // Настоящий ingester со своей БД (журнал саг) и статическим списком SE.
+    const ingesterDb = await createPgliteDatabase();
+    cleanup.defer(() => ingesterDb.close());
+    const jobs = createInProcessJobQueue();
+    cleanup.defer(() => jobs.close());
+    const ingesterCoordination = createInProcessCoordination();
+    cleanup.defer(() => ingesterCoordination.close());
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        data_dir: join(workDir, 'ingester'),
+        log: { level: 'silent' },
+        auth: { jwt: jwt.jwtConfig },
+        services: { ingester: { host: '127.0.0.1', port: ingesterPort } },
+        storage_elements: [{ id: 'se-a', url: elements['se-a']!.url }],
+      },
+    });
+    ingester = await startIngesterModule({ config, logger: createLogger({ level: 'silent' }), db: ingesterDb, coordination: ingesterCoordination, jobs });
+    cleanup.defer(() => ingester.stop());
   });
   after(() => cleanup.run());
 
@@ -90,6 +113,7 @@ describe('admin-module: обзор транзакций со всех SE', () =>
     assert.deepEqual(
       empty.sources.map((s) => [s.source, s.status]).sort(),
       [
+        ['ingester-module', 'ok'],
         ['se-a', 'ok'],
         ['se-b', 'ok'],
       ],
@@ -126,11 +150,30 @@ describe('admin-module: обзор транзакций со всех SE', () =>
     const scoped = await create('operator-a', { roles: [], grants: [{ role: 'operator', scope: 'se:se-a' }] });
     const reader = await create('reader', { roles: ['reader'] });
     const view = await overview(scoped);
-    assert.deepEqual(view.sources.map((s) => s.source), ['se-a']);
+    assert.deepEqual(view.sources.map((s) => s.source), ['se-a', 'ingester-module']);
     await expectProblem(
       await fetch(`${admin.url}/api/transactions`, { headers: { authorization: `Bearer ${reader}` } }),
       403,
       'FORBIDDEN',
     );
+  });
+
+  it('саги загрузки ingester: завершённая видна с ?state=completed; ingester остановлен — unavailable', async () => {
+    const uploaded = await fetch(`${ingester.url}/api/files?name=saga.txt`, {
+      method: 'POST',
+      body: 'через ingester',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'text/plain' },
+    });
+    assert.equal(uploaded.status, 201, await uploaded.clone().text());
+    const [file] = ((await uploaded.json()) as UploadResponse).files;
+    const completed = await fetch(`${admin.url}/api/transactions?state=completed`, { headers: { authorization: `Bearer ${adminToken}` } });
+    assert.equal(completed.status, 200, await completed.clone().text());
+    const sagas = ((await completed.json()) as TransactionsOverview).transactions.filter((tx) => tx.kind === 'saga.upload');
+    assert.deepEqual(sagas.map((tx) => [tx.service, tx.state, tx.file_id]), [['ingester-module', 'completed', file!.id]]);
+
+    await ingester.stop();
+    const down = (await overview()).sources.find((s) => s.source === 'ingester-module');
+    assert.equal(down?.status, 'unavailable');
+    assert.ok(down?.error);
   });
 });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { UploadResponse } from '@artstore/contracts';
+import { UUID_PATTERN } from '@artstore/core';
 import { captureAuditEvents, type CapturedAuditEvents } from '@artstore/core/testing';
 import { ELEMENT_ID, startIngesterStack, type IngesterStack } from './harness.js';
 
@@ -35,6 +36,9 @@ describe('ingester-module: событие аудита приёма файла',
       ['file.upload', file!.id, 'user-7', 'загрузчик', 'success', 'req-upload-7'],
     );
     assert.match(ingested.ip ?? '', /127\.0\.0\.1/);
-    assert.deepEqual(ingested.details, { storage_element: ELEMENT_ID, name: 'Акт.txt', size: file!.size, sha256: file!.sha256 });
+    const { saga_id: sagaId, ...details } = ingested.details;
+    assert.deepEqual(details, { storage_element: ELEMENT_ID, name: 'Акт.txt', size: file!.size, sha256: file!.sha256 });
+    // Событие называет сагу загрузки (SPEC IN-4): по ней видны шаги в GET /api/transactions?state=completed.
+    assert.match(String(sagaId), UUID_PATTERN);
   });
 });

@@ -26,12 +26,19 @@ export interface IngesterStack {
   jobs: JobQueue;
   /** Останавливает только SE (проверка отказа зависимого сервиса). */
   stopStorageElement(): Promise<void>;
+  /** Перезапуск SE: тот же корень, data_dir, БД и порт — как рестарт процесса SE. */
+  restartStorageElement(): Promise<void>;
   /** Журнал сервисов (уровень warn и выше) — для диагностики упавшего теста. */
   logs(): string;
   close(): Promise<void>;
 }
 
-export async function startIngesterStack(): Promise<IngesterStack> {
+export interface IngesterStackOptions {
+  /** Ключи секции storage SE (например, uploads.expiration). */
+  storage?: Record<string, unknown>;
+}
+
+export async function startIngesterStack(options: IngesterStackOptions = {}): Promise<IngesterStack> {
   const workDir = await mkdtemp(join(tmpdir(), 'artstore-ingester-it-'));
   return buildWithCleanup(async (cleanup) => {
     cleanup.defer(() => rm(workDir, { recursive: true, force: true }));
@@ -39,8 +46,21 @@ export async function startIngesterStack(): Promise<IngesterStack> {
     cleanup.defer(() => issuer.close());
     // Журнал сервисов — в память: stdout процесса теста занят отчётом node:test.
     const { logger, text } = createMemoryLogger('warn');
-    const se = await startTestStorageElement({ elementId: ELEMENT_ID, issuer, dataDir: workDir, basePath: join(workDir, 'se'), logger });
+    const seOptions = { elementId: ELEMENT_ID, issuer, dataDir: workDir, basePath: join(workDir, 'se'), logger, storage: options.storage };
+    const se = await startTestStorageElement(seOptions);
     cleanup.defer(() => se.close());
+    let current = se;
+    const restartStorageElement = async () => {
+      await current.stop();
+      // Порты первого SE живут до конца стенда: перезапущенный берёт его БД и координацию.
+      const { db, coordination } = se.backends;
+      current = await startTestStorageElement({
+        ...seOptions,
+        port: Number(new URL(se.url).port),
+        shared: { db, coordination, tablePrefix: 'se_' },
+      });
+      cleanup.defer(current.close);
+    };
 
     // БД, координация и очередь — общие с SE, как в `artstore start all`.
     const ingester = await startTestIngester({
@@ -59,7 +79,8 @@ export async function startIngesterStack(): Promise<IngesterStack> {
       ingesterUrl: ingester.url,
       seRoot: se.basePath,
       jobs: se.backends.jobs,
-      stopStorageElement: se.stop,
+      stopStorageElement: () => current.stop(),
+      restartStorageElement,
       logs: text,
       close: () => cleanup.run(),
     };
@@ -74,6 +95,8 @@ export interface TestIngesterOptions {
   backends: Backends;
   /** Ключи конфигурации поверх базовых (storage_elements, ingester …). */
   overrides?: Record<string, unknown>;
+  /** Токен сервиса для восстановления саг (без admin-module его не выпросить по client_credentials). */
+  serviceToken?: () => Promise<string>;
 }
 
 /** ingester-module в процессе теста; порт 0 — адрес выдаёт система при listen, без гонки за свободный порт. */
@@ -88,7 +111,7 @@ export function startTestIngester(options: TestIngesterOptions): Promise<Running
       ...options.overrides,
     },
   });
-  return startIngesterModule({ config, logger: options.logger, ...options.backends });
+  return startIngesterModule({ config, logger: options.logger, ...options.backends }, { serviceToken: options.serviceToken });
 }
 
 /** Ошибки ingester — problem+json с type по коду; detail не обязателен. */

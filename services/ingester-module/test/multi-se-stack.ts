@@ -26,6 +26,8 @@ import {
   type Coordination,
   type Database,
   type DiscoveryElement,
+  type JobQueue,
+  type RunningService,
   type SeHealth,
   type SeMode,
 } from '@artstore/core';
@@ -78,6 +80,8 @@ export interface SeSpec {
   mode?: SeMode;
   /** Настоящий storage.max_size SE. */
   maxSize?: number;
+  /** Настоящий storage.retention SE (SPEC SE-9). */
+  retention?: string;
 }
 
 /** Что о SE говорит документ обнаружения; не заданное — edit, up, место неизвестно, priority 100. */
@@ -94,6 +98,8 @@ export interface MultiSeStack {
   /** Токен с ролью admin: чтение лент SE. */
   adminToken: string;
   ingesterUrl: string;
+  /** БД ingester (журналы саги и переноса): второй координатор в тесте восстановления берёт её же. */
+  db: Database;
   se(id: string): TestStorageElement;
   /** Публикует документ обнаружения со следующей версией и ждёт, пока ingester его примет. */
   advertise(elements: readonly Advertised[]): Promise<void>;
@@ -101,6 +107,10 @@ export interface MultiSeStack {
   state(id: string): Promise<{ seq: number; files: string[] }>;
   /** Текст /metrics ingester. */
   metrics(): Promise<string>;
+  /** Очередь задач ingester (события аудита). */
+  jobs: JobQueue;
+  /** Ещё один экземпляр ingester на тех же БД, координации и очереди (восстановление саг, SPEC IN-4). */
+  startIngester(ingester: Record<string, unknown>): Promise<RunningService>;
   logs(): string;
   close(): Promise<void>;
 }
@@ -127,6 +137,7 @@ export async function startMultiSeStack(
         logger,
         mode: spec.mode,
         maxSize: spec.maxSize,
+        retention: spec.retention,
         ...(sharedDb ? { shared: { db: sharedDb, tablePrefix: `${spec.id.replaceAll('-', '_')}_` } } : {}),
       });
       cleanup.defer(() => se.close());
@@ -167,15 +178,23 @@ export async function startMultiSeStack(
 
     const jobs = createInProcessJobQueue();
     cleanup.defer(() => jobs.close());
-    const running = await startTestIngester({
-      workDir,
-      issuer,
-      logger,
-      // БД ingester пока не нужна (сага загрузки — IN-4); порт обязателен — берём общую или БД первого SE.
-      backends: { db: sharedDb ?? se(specs[0]!.id).backends.db, coordination, jobs },
-      overrides: { ingester },
-    });
-    cleanup.defer(() => running.stop());
+    const ingesterDb = sharedDb ?? se(specs[0]!.id).backends.db;
+    // Восстановление саг спрашивает SE токеном сервиса (ADR 0011): роль indexer, как у query-module.
+    const serviceToken = () => issuer.mint({ name: 'svc-ingester', kind: 'service', roles: ['indexer'] });
+    const startIngester = async (settings: Record<string, unknown>) => {
+      const instance = await startTestIngester({
+        workDir,
+        issuer,
+        logger,
+        // БД ингестера — общая или БД первого SE (своя PGlite у каждого SE во встроенном наборе).
+        backends: { db: ingesterDb, coordination, jobs },
+        overrides: { ingester: settings },
+        serviceToken,
+      });
+      cleanup.defer(() => instance.stop());
+      return instance;
+    };
+    const running = await startIngester(ingester);
     const adminToken = await issuer.mint({ name: 'tester', roles: ['admin'] });
 
     const adoptedVersion = async () => {
@@ -189,6 +208,7 @@ export async function startMultiSeStack(
       issuer,
       adminToken,
       ingesterUrl: running.url,
+      db: ingesterDb,
       se,
       async advertise(advertised) {
         await publish(advertised);
@@ -203,6 +223,8 @@ export async function startMultiSeStack(
       async metrics() {
         return (await fetch(`${running.url}/metrics`)).text();
       },
+      jobs,
+      startIngester,
       logs: text,
       close: () => cleanup.run(),
     };

@@ -34,13 +34,18 @@ import { ensureLayout, LAYOUT_FILE, readLayout } from './domain/layout.js';
 import { applyRebuild, planRebuild, summarizePlan } from './domain/rebuild.js';
 import { createReconciler, setPlanMetrics } from './domain/reconciler.js';
 import { createScrubber } from './domain/scrubber.js';
+import { openUploadSessions, uploadSessionsDir } from './domain/upload-sessions.js';
+import { startPeriodic } from './domain/periodic.js';
 import { registerCapacityRoutes } from './http/capacity-routes.js';
 import { registerFileRoutes } from './http/file-routes.js';
+import { registerTransferRoutes } from './http/transfer-routes.js';
+import { createTransferParticipant } from './domain/transfer-participant.js';
 import { registerMasterGate } from './http/master-gate.js';
 import { registerRetentionRoutes } from './http/retention-routes.js';
 import { registerMaintenanceRoutes } from './http/maintenance-routes.js';
 import { registerModeRoutes } from './http/mode-routes.js';
 import { registerVerifyRoutes } from './http/verify-routes.js';
+import { registerUploadSessionRoutes } from './http/upload-session-routes.js';
 import { createFileCache } from './store/file-cache.js';
 import { storageElementMigrations } from './store/migrations.js';
 import { createEpochStore } from './store/epochs.js';
@@ -221,10 +226,37 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
   const purgeWorker = deleter.startPurgeWorker();
   if (election) registerMasterGate(app, election);
   registerFileRoutes(app, { elementId, writer, cache, blobs, modes, updater, deleter, signingKeys: layout.signing_keys, audit });
+  // Участник двухфазного переноса между SE (SPEC IN-6); координатор — ingester.
+  const participant = createTransferParticipant({ ...changeDeps, writer, blobs, capacity, jobs: deps.jobs });
+  registerTransferRoutes(app, { elementId, participant, audit });
   registerModeRoutes(app, modes, { elementId, audit, retention: config.storage.retention });
   registerCapacityRoutes(app, elementId, capacity);
   registerTransactionRoutes(app, { elementId, wal });
   registerRetentionRoutes(app, { elementId, cache });
+  // Возобновляемые загрузки (SPEC IN-1, BY-6): части — в .artstore/uploads на ФС узла; сессии и резервы
+  // места переживают перезапуск, истёкшие убирает периодическая уборка.
+  const uploads = await openUploadSessions({
+    elementId,
+    dir: uploadSessionsDir(basePath),
+    writer,
+    cache,
+    capacity,
+    modes,
+    lock: createKeyedLock(),
+    logger,
+    expirationMs: config.storage.uploads.expiration,
+    maxLength: config.storage.max_size,
+  });
+  registerUploadSessionRoutes(app, { elementId, sessions: uploads, audit });
+  const uploadSweeper = startPeriodic({
+    name: 'upload_sessions_sweep',
+    intervalMs: config.storage.uploads.sweep_interval,
+    logger,
+    schedule: { load: () => Promise.resolve(new Date().toISOString()), save: () => Promise.resolve() },
+    run: async () => {
+      await uploads.sweep();
+    },
+  });
   const monitors = startSeMonitors({
     logger,
     capacity,
@@ -265,6 +297,7 @@ export async function startStorageElement(deps: StorageElementDeps): Promise<Run
     for (const task of integrityTasks) await task?.close();
     await purgeWorker.close();
     await monitors.close();
+    await uploadSweeper.close();
     await election?.close();
     await wal.close();
   });

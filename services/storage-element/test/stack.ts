@@ -37,6 +37,8 @@ export interface TestStorageElementOptions {
   storage?: Record<string, unknown>;
   /** Хранилище байтов вместо локальной ФС в basePath (S3 — SPEC SE-10); basePath тогда хранит только WAL. */
   blobs?: BlobStore;
+  /** Порт HTTP; по умолчанию 0 (выдаёт система). Свой — для перезапуска SE по тому же адресу. */
+  port?: number;
   /** Обёртка хранилища байтов — внедрение сбоев (ENOSPC посреди записи и т. п.). */
   wrapBlobs?: (blobs: BlobStore) => BlobStore;
   /**
@@ -97,7 +99,7 @@ export async function startTestStorageElement(options: TestStorageElementOptions
         ...(options.shared
           ? { database: { host: '127.0.0.1', username: 'unused', database: 'unused', table_prefix: options.shared.tablePrefix } }
           : {}),
-        services: { storage_element: { host: '127.0.0.1', port: 0 } },
+        services: { storage_element: { host: '127.0.0.1', port: options.port ?? 0 } },
         // Остановка в тестах не ждёт зависшие соединения по 10 с.
         http: { shutdown_grace_ms: 1000 },
         auth: { jwt: options.issuer.jwtConfig },

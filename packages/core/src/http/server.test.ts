@@ -423,13 +423,14 @@ describe('createServer: request id, заголовки безопасности,
     }
   });
 
-  it('CORS строгий: разрешённому источнику — ровно его origin, никогда *; Vary: Origin; заголовки ограничения частоты видны', async () => {
+  it('CORS строгий: разрешённому источнику — ровно его origin, никогда *; Vary: Origin; заголовки ограничения частоты и tus видны', async () => {
     const allowed = await app.inject({ url: '/api/me', headers: { origin: ALLOWED_ORIGIN, authorization: 'Bearer good' } });
     assert.equal(allowed.headers['access-control-allow-origin'], ALLOWED_ORIGIN);
     assert.equal(allowed.headers['access-control-allow-credentials'], 'true');
     assert.match(String(allowed.headers.vary), /origin/i, 'кеши не смешивают ответы разным источникам');
     const exposed = String(allowed.headers['access-control-expose-headers']).split(/,\s*/);
-    for (const header of ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']) {
+    const tus = ['location', 'tus-resumable', 'upload-offset', 'upload-length', 'upload-expires', 'artstore-file-id'];
+    for (const header of ['retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', ...tus]) {
       assert.ok(exposed.includes(header), header);
     }
     // Даже «*» в списке не открывает доступ всем: сравнение с источником — точное.

@@ -148,6 +148,16 @@ export async function createServer(options: ServerOptions): Promise<ServiceServe
       'ratelimit-limit',
       'ratelimit-remaining',
       'ratelimit-reset',
+      // tus 1.0 (SPEC IN-1): клиент в браузере читает их, чтобы продолжить загрузку.
+      'tus-resumable',
+      'tus-version',
+      'tus-extension',
+      'tus-max-size',
+      'tus-checksum-algorithm',
+      'upload-offset',
+      'upload-length',
+      'upload-expires',
+      'artstore-file-id',
     ],
     maxAge: 600,
   });

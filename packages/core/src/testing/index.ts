@@ -11,3 +11,4 @@ export * from './free-port.js';
 export * from './list-files.js';
 export * from './audit-events.js';
 export * from './wait-for.js';
+export * from './raw-get.js';

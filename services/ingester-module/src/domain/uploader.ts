@@ -4,11 +4,7 @@
 // Принятый файл — событие аудита (SPEC AD-9) с адресом клиента, которого SE за ingester не видит.
 import type { Readable } from 'node:stream';
 import {
-  actorOf,
-  allowedElements,
   ArtError,
-  requirePermission,
-  type AuditClient,
   type Config,
   type DiscoveryElement,
   type Logger,
@@ -22,18 +18,14 @@ import {
   type FileRecord,
   type UploadedFile,
 } from '@artstore/contracts';
+import type { CompressionPolicy } from './compression-policy.js';
 import { createReplayableBody } from './replayable-body.js';
 import { attemptRefusal, canFallThrough } from './se-fallthrough.js';
-import {
-  explicitRefusalError,
-  findElement,
-  noCandidateError,
-  rankCandidates,
-  stateRefusal,
-  type Refusal,
-} from './se-selection.js';
+import { planTargets } from './se-plan.js';
+import { noCandidateError, type Refusal } from './se-selection.js';
 import type { SelectionMetrics } from './selection-metrics.js';
 import type { StorageElementPool } from './storage-elements.js';
+import type { UploadSagaRun, UploadSagas } from './upload-saga.js';
 
 export interface UploadInput {
   body: Readable;
@@ -57,10 +49,13 @@ export interface UploaderDeps {
   /** SE текущего документа обнаружения (SPEC AD-8). */
   elements(): readonly DiscoveryElement[];
   pool: StorageElementPool;
-  audit: AuditClient;
+  /** Сага загрузки (SPEC IN-4): журнал шагов в БД, аудит принятого файла, компенсация при сбое. */
+  sagas: UploadSagas;
   metrics: SelectionMetrics;
   logger: Logger;
   settings: Config['ingester'];
+  /** Политика сжатия на лету (SPEC IN-3), общая с tus и переносом. */
+  compression: CompressionPolicy;
 }
 
 type Target = DiscoveryElement & { client: ServiceClient };
@@ -78,39 +73,22 @@ export function createUploader(deps: UploaderDeps) {
   const { pool, metrics, settings } = deps;
 
   function plan(input: UploadInput, requiredBytes: number): Plan {
-    const known: Target[] = pool.withClients(deps.elements());
-    if (input.storageElement !== undefined) {
-      // Явный выбор — только если вызывающему можно писать на этот SE и он примет файл (SPEC IN-2, AD-5);
-      // иначе ясная ошибка с причиной, а не другой SE. Автомат защиты проверит клиент: CIRCUIT_OPEN с Retry-After.
-      const target = findElement(known, input.storageElement);
-      requirePermission(input.principal, 'files:write', { se: target.id });
-      const refusal = stateRefusal(target, requiredBytes);
-      if (refusal !== undefined) {
-        metrics.refused(target.id, refusal.reason);
-        throw explicitRefusalError(target.id, refusal);
-      }
-      return { candidates: [target], refusals: new Map(), explicit: true };
-    }
-    const allowed = allowedElements(input.principal, 'files:write');
-    const ranking = rankCandidates(known, {
-      requiredBytes,
-      mayWrite: (id) => allowed === 'all' || allowed.has(id),
-      circuitOpen: (target) => target.client.circuitState === 'open',
-    });
-    for (const [id, refusal] of ranking.refusals) metrics.refused(id, refusal.reason);
-    return { ...ranking, explicit: false };
+    return planTargets(pool.withClients(deps.elements()), input, requiredBytes, metrics);
   }
 
-  function send(client: ServiceClient, body: Readable, input: UploadInput): Promise<Stored> {
+  function send(client: ServiceClient, body: Readable, input: UploadInput, fileId: string): Promise<Stored> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${input.principal.token}`,
+      // Идентификатор назначен сагой заранее: по нему исход передачи можно узнать у SE (SPEC IN-4).
+      [SE_HEADERS.fileId]: fileId,
       'content-type': input.contentType,
       [SE_HEADERS.name]: encodeURIComponent(input.name),
       [SE_HEADERS.metadata]: Buffer.from(JSON.stringify(input.metadata)).toString('base64url'),
     };
     if (input.declaredLength !== undefined) headers['content-length'] = String(input.declaredLength);
     return client.json<Stored>('POST', '/api/files', {
-      headers,
+      // Сжатие на лету (SPEC IN-3): кодировку хранения выбирает политика, сжимает SE при записи.
+      headers: { ...headers, ...deps.compression.headers(input.contentType, input.declaredLength) },
       body,
       requestId: input.requestId,
       // Обрыв со стороны клиента — отмена вызова, а не отказ SE: автомат защиты не считает его
@@ -123,15 +101,18 @@ export function createUploader(deps: UploaderDeps) {
   async function store(
     input: UploadInput,
     requiredBytes: number,
+    saga: UploadSagaRun,
   ): Promise<{ target: Target; stored: Stored }> {
     const { candidates, refusals, explicit } = plan(input, requiredBytes);
     if (candidates.length === 0) throw noCandidateError(refusals);
     // Запас для повтора нужен, только если есть куда повторять.
-    const body = createReplayableBody(input.body, candidates.length > 1 ? settings.replay_buffer : 0);
+    const replay = candidates.length > 1 ? settings.replay_buffer : 0;
+    const body = createReplayableBody(saga.watch(input.body), replay);
     for (const target of candidates) {
       metrics.selected(target.id);
       try {
-        return { target, stored: await send(target.client, await body.attempt(), input) };
+        await saga.transferring(target.id);
+        return { target, stored: await send(target.client, await body.attempt(), input, saga.fileId) };
       } catch (error) {
         if (input.clientAborted?.aborted)
           throw new ArtError('UPLOAD_INCOMPLETE', 'Клиент оборвал загрузку до конца тела', { cause: error });
@@ -139,7 +120,10 @@ export function createUploader(deps: UploaderDeps) {
         if (refused === undefined) throw error;
         metrics.refused(target.id, refused.refusal.reason);
         // Тело ушло и не удержано — файл не отдать другому SE: ошибка этого SE уходит клиенту как есть.
-        if (explicit || !canFallThrough(refused, body)) throw error;
+        if (!canFallThrough(refused, body)) throw error;
+        // Отказ, после которого файла на этом SE нет: сагу нечем компенсировать на нём (SPEC IN-4).
+        await saga.refused(target.id, refused.refusal.reason);
+        if (explicit) throw error;
         refusals.set(target.id, refused.refusal);
         deps.logger.warn(
           {
@@ -159,16 +143,29 @@ export function createUploader(deps: UploaderDeps) {
     async upload(input: UploadInput): Promise<UploadedFile> {
       // Места нужно на заявленную длину; без неё — ingester.min_free, но не больше всего запроса.
       const requiredBytes = input.declaredLength ?? Math.min(settings.min_free, input.maxLength ?? Infinity);
-      const { target, stored } = await store(input, requiredBytes);
-      const { seq, ...record } = stored;
-      await deps.audit.record({
-        actor: actorOf(input.principal),
+      const saga = await deps.sagas.begin({
+        principal: input.principal,
         ip: input.ip,
-        request_id: input.requestId,
-        action: 'file.upload',
-        target: record.id,
-        details: { storage_element: target.id, name: record.name, size: record.size, sha256: record.sha256 },
+        requestId: input.requestId,
+        name: input.name,
       });
+      let result: { target: Target; stored: Stored };
+      try {
+        result = await store(input, requiredBytes, saga);
+      } catch (error) {
+        await saga.fail(error);
+        throw error;
+      }
+      const { target, stored } = result;
+      const { seq, ...record } = stored;
+      // Файл на SE: дальше только вперёд — запись саги, аудит (SPEC AD-9) и completed.
+      try {
+        await saga.stored(target.id, record);
+        await saga.complete();
+      } catch (error) {
+        // Файл зафиксирован, клиенту — успех; сагу (аудит, completed) доведёт восстановление.
+        await saga.handOver(error);
+      }
       return { ...record, consistency_token: formatConsistencyToken(target.id, seq) };
     },
   };

@@ -1,11 +1,19 @@
 // POST /api/files (SPEC §9, IN-1): multipart/form-data с одним или многими файлами и полями
-// метаданных или любое другое тело как сырой поток. Каждый файл уходит на SE потоком.
+// метаданных или любое другое тело как сырой поток; PUT /api/files — то же (сырое тело, имя и метаданные
+// в query или заголовках). Каждый файл уходит на SE потоком. Сырое тело с Content-Encoding
+// распаковывается с границей против сжатых бомб (request-decoding.ts).
 import { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import { ArtError, parseContentDispositionFilename, requirePermissionSomewhere } from '@artstore/core';
 import { normalizeMetadata, parseTagsField, type UploadedFile, type UploadResponse } from '@artstore/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { assertClientFileName } from '../domain/file-names.js';
+import {
+  decodeRequestBody,
+  maxDecodedLength,
+  requestEncoding,
+  type ContentEncodingLimits,
+} from '../domain/request-decoding.js';
 import type { Uploader } from '../domain/uploader.js';
 
 const MAX_FILES_PER_REQUEST = 100;
@@ -17,7 +25,21 @@ interface RawUploadQuery {
   storage_element?: string;
 }
 
-export async function registerUploadRoutes(app: FastifyInstance, uploader: Uploader): Promise<void> {
+/**
+ * Метаданные сырой загрузки в заголовках — для клиентов, которым неудобен query (SPEC IN-1): значения
+ * percent-encoded UTF-8 (заголовки HTTP — latin1); query сильнее заголовка.
+ */
+const RAW_HEADERS = {
+  description: 'artstore-description',
+  tags: 'artstore-tags',
+  storage_element: 'artstore-storage-element',
+} as const;
+
+export async function registerUploadRoutes(
+  app: FastifyInstance,
+  uploader: Uploader,
+  contentEncoding: ContentEncodingLimits,
+): Promise<void> {
   // Своя область плагина: здесь тело не разбирается (кроме multipart) — JSON тоже идёт как файл.
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -35,33 +57,34 @@ export async function registerUploadRoutes(app: FastifyInstance, uploader: Uploa
     });
     scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-    scope.post<{ Querystring: RawUploadQuery }>(
-      '/api/files',
-      {
-        schema: {
-          summary: 'Загрузка файлов: multipart/form-data (file, description, tags, metadata, storage_element) или сырое тело',
-          tags: ['files'],
-          querystring: {
-            type: 'object',
-            properties: {
-              name: { type: 'string', maxLength: 1024 },
-              description: { type: 'string', maxLength: 4096 },
-              tags: { type: 'string', maxLength: 8192 },
-              storage_element: { type: 'string', maxLength: 63 },
-            },
+    scope.route<{ Querystring: RawUploadQuery }>({
+      method: ['POST', 'PUT'],
+      url: '/api/files',
+      schema: {
+        summary:
+          'Загрузка файлов: multipart/form-data (file, description, tags, metadata, storage_element) или сырое тело ' +
+          '(имя — ?name= или Content-Disposition; Content-Encoding gzip/br/deflate распаковывается)',
+        tags: ['files'],
+        querystring: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', maxLength: 1024 },
+            description: { type: 'string', maxLength: 4096 },
+            tags: { type: 'string', maxLength: 8192 },
+            storage_element: { type: 'string', maxLength: 63 },
           },
         },
       },
-      async (request, reply) => {
+      handler: async (request, reply) => {
         // Ранний отказ до чтения тела; право на выбранный SE проверяет выбор SE в uploader (SPEC AD-5, IN-2).
         requirePermissionSomewhere(request.principal, 'files:write');
         const clientAborted = clientAbortSignal(request);
         const files = request.isMultipart()
           ? await uploadMultipart(request, uploader, clientAborted)
-          : [await uploadRaw(request, uploader, clientAborted)];
+          : [await uploadRaw(request, uploader, clientAborted, contentEncoding)];
         return reply.code(201).send({ files } satisfies UploadResponse);
       },
-    );
+    });
   });
 }
 
@@ -78,21 +101,30 @@ async function uploadRaw(
   request: FastifyRequest<{ Querystring: RawUploadQuery }>,
   uploader: Uploader,
   clientAborted: AbortSignal,
+  limits: ContentEncodingLimits,
 ): Promise<UploadedFile> {
   const query = request.query;
   const name = assertClientFileName(query.name ?? parseContentDispositionFilename(request.headers['content-disposition']));
+  const header = (key: keyof typeof RAW_HEADERS) => headerValue(request, RAW_HEADERS[key]);
+  const tags = query.tags ?? header('tags');
   const length = request.headers['content-length'];
+  const declared = length === undefined ? undefined : Number(length);
+  // Без Content-Type и тела fastify не вызывает разбор, и тела нет вовсе — это пустой файл.
+  const body = (request.body as Readable | undefined) ?? Readable.from([]);
+  // С Content-Encoding Content-Length описывает сжатое тело, а не файл: длина файла неизвестна, и месту на
+  // SE хватает верхней границы распаковки (SPEC IN-2).
+  const coding = requestEncoding(one(request.headers['content-encoding']));
   return uploader.upload({
-    // Без Content-Type и тела fastify не вызывает разбор, и тела нет вовсе — это пустой файл.
-    body: (request.body as Readable | undefined) ?? Readable.from([]),
+    body: coding === undefined ? body : decodeRequestBody(body, coding, limits),
     name,
     contentType: request.headers['content-type'] ?? 'application/octet-stream',
-    declaredLength: length === undefined ? undefined : Number(length),
+    declaredLength: coding === undefined ? declared : undefined,
+    maxLength: coding === undefined || declared === undefined ? undefined : maxDecodedLength(declared, limits),
     metadata: normalizeMetadata({
-      description: query.description,
-      tags: query.tags === undefined ? undefined : parseTagsField(query.tags),
+      description: query.description ?? header('description'),
+      tags: tags === undefined ? undefined : parseTagsField(tags),
     }),
-    storageElement: query.storage_element,
+    storageElement: query.storage_element ?? header('storage_element'),
     principal: request.principal!,
     requestId: request.id,
     ip: request.ip,
@@ -150,6 +182,18 @@ async function uploadMultipart(request: FastifyRequest, uploader: Uploader, clie
   }
   if (uploaded.length === 0) throw new ArtError('UPLOAD_EMPTY', 'В форме нет ни одного поля «file»');
   return uploaded;
+}
+
+const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v);
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = one(request.headers[name]);
+  if (value === undefined) return undefined;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new ArtError('VALIDATION_FAILED', `Заголовок ${name}: ожидается percent-encoded UTF-8`);
+  }
 }
 
 function parseCustomMetadata(value: string): Record<string, string> {

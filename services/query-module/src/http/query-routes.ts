@@ -24,10 +24,22 @@ export interface QueryRoutesDeps {
   audit: AuditClient;
 }
 
+// accept-encoding / content-encoding / vary: сжатый на SE файл (SPEC IN-3) уходит клиенту, принимающему
+// кодировку, как лежит, остальным SE отдаёт исходные байты — прокси передаёт выбор насквозь.
 /** Заголовки, которые выдача пересылает SE и возвращает клиенту без изменений. */
-const FORWARDED_REQUEST_HEADERS = ['range', 'if-range', 'if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
+const FORWARDED_REQUEST_HEADERS = [
+  'range',
+  'if-range',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+  'accept-encoding',
+];
 const FORWARDED_RESPONSE_HEADERS = [
   'content-type',
+  'content-encoding',
+  'vary',
   'content-length',
   'content-range',
   'accept-ranges',

@@ -27,7 +27,12 @@ export function createFileIndex(db: Database) {
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
              on conflict (id) do update set element_id = excluded.element_id, name = excluded.name,
                content_type = excluded.content_type, size = excluded.size, sha256 = excluded.sha256, status = excluded.status,
-               updated_at = excluded.updated_at, record = excluded.record, change_seq = excluded.change_seq`,
+               updated_at = excluded.updated_at, record = excluded.record, change_seq = excluded.change_seq
+             -- После переноса (SPEC IN-6) один id есть на двух SE, их ленты приходят в любом порядке: запись
+             -- другого SE заменяет строку, только если она активна, а строка нет, или обе равны и она новее.
+             where query_files.element_id = excluded.element_id
+               or (excluded.status = 'active') > (query_files.status = 'active')
+               or ((excluded.status = 'active') = (query_files.status = 'active') and excluded.updated_at >= query_files.updated_at)`,
             [
               record.id, elementId, record.name, record.content_type, record.size, record.sha256, record.status,
               record.created_at, record.updated_at, JSON.stringify(record), seq,

@@ -41,6 +41,11 @@ export interface AttrRecord {
     purged_at: string | null;
   };
   /**
+   * Перенос между SE (SPEC IN-6): на целевом SE — с prepare (status pending, committed_at: null до
+   * commit), на источнике — в надгробии transferred (purged_at — когда байты стёрты очисткой).
+   */
+  transfer?: AttrTransfer;
+  /**
    * История проверок целостности байтов (SPEC BY-3): каждый итог scrub дописывается в конец, ничего
    * не удаляется. Необязательное поле: attr без него остаются верными, подписи не меняются.
    */
@@ -49,6 +54,16 @@ export interface AttrRecord {
   vector_clock: Record<string, number>;
   /** Подпись над каноническим JSON остальных полей (SPEC SE-2). */
   integrity: AttrIntegrity;
+}
+
+export interface AttrTransfer {
+  id: string;
+  source: string;
+  target: string;
+  by: string;
+  at: string;
+  committed_at: string | null;
+  purged_at: string | null;
 }
 
 export type UnsignedAttr = Omit<AttrRecord, 'integrity'>;

@@ -66,7 +66,7 @@ export function createFileDeleter(deps: FileDeleterDeps) {
         { file_id: request.id, by: request.principal.username, reason: request.reason, retention_overridden: result.attr.deletion?.retention_overridden },
         'file_deleted',
       );
-      await deps.jobs.enqueue(queue, 'purge', { id: request.id }, { jobId: `purge-${request.id}`, attempts: 5, backoffMs: 1000 });
+      await enqueuePurge(deps.jobs, deps.elementId, request.id);
       return result;
     },
 
@@ -75,10 +75,10 @@ export function createFileDeleter(deps: FileDeleterDeps) {
       return deps.jobs.process<{ id: string }>(queue, async (job) => {
         await deps.lock(job.payload.id, async () => {
           const current = await deps.cache.get(job.payload.id);
-          if (!current || current.status !== 'deleted' || !current.deletion || current.deletion.purged_at !== null) return;
+          const purged = current && purgedTombstone(current, now().toISOString());
+          if (!current || !purged) return;
           await deps.blobs.delete(current.path);
-          const deletion = { ...current.deletion, purged_at: now().toISOString() };
-          await deps.replaceAttr(current, (next) => ({ ...next, deletion }), 'system:purge');
+          await deps.replaceAttr(current, (next) => ({ ...next, ...purged }), 'system:purge');
           deps.capacity.free(current.size);
           deps.logger.info({ file_id: current.id, size: current.size }, 'file_purged');
           await deps.audit.record({
@@ -93,3 +93,30 @@ export function createFileDeleter(deps: FileDeleterDeps) {
   };
 }
 export type FileDeleter = ReturnType<typeof createFileDeleter>;
+
+/**
+ * Надгробие с отметкой очистки: удалённый файл (deletion) или перенесённый на другой SE (transfer,
+ * SPEC IN-6); undefined — стирать нечего (уже стёрто или файл не надгробие).
+ */
+function purgedTombstone(
+  attr: AttrRecord,
+  at: string,
+): Pick<AttrRecord, 'deletion' | 'transfer'> | undefined {
+  if (attr.status === 'deleted' && attr.deletion && attr.deletion.purged_at === null) {
+    return { deletion: { ...attr.deletion, purged_at: at } };
+  }
+  if (attr.status === 'transferred' && attr.transfer && attr.transfer.purged_at === null) {
+    return { transfer: { ...attr.transfer, purged_at: at } };
+  }
+  return undefined;
+}
+
+/** Ставит очистку байтов надгробия в очередь; jobId по файлу — повтор не плодит задач. */
+export async function enqueuePurge(jobs: JobQueue, elementId: string, id: string): Promise<void> {
+  await jobs.enqueue(
+    purgeQueueName(elementId),
+    'purge',
+    { id },
+    { jobId: `purge-${id}`, attempts: 5, backoffMs: 1000 },
+  );
+}

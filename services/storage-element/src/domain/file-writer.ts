@@ -4,9 +4,15 @@
 // надёжно на диске, поэтому восстановление (recovery.ts) всегда может довести подтверждённую
 // запись до конца, а неподтверждённую — откатить. Сбой fsync WAL останавливает приём записи
 // (fsyncgate: повтор после неудачного fsync может подтвердить потерянные данные).
-import { finished, Readable } from 'node:stream';
+import { finished, pipeline, Readable } from 'node:stream';
 import { ArtError, uuidv7, type BlobStore, type Coordination, type Logger } from '@artstore/core';
-import { SE_CHANGES_CHANNEL, type FileMetadata, type SeChangeEvent } from '@artstore/contracts';
+import {
+  SE_CHANGES_CHANNEL,
+  type FileMetadata,
+  type SeChangeEvent,
+  type StorageEncoding,
+  type TransferSource,
+} from '@artstore/contracts';
 import type { FileCache } from '../store/file-cache.js';
 import type { WriteAheadLog } from '../wal/index.js';
 import { ATTR_SCHEMA, serializeAttr, type AttrRecord } from './attr.js';
@@ -15,6 +21,7 @@ import type { Capacity, Reservation } from './capacity.js';
 import type { FaultInjector } from './faults.js';
 import { HashingMeter } from './hashing-meter.js';
 import { retentionUntil } from './retention.js';
+import { createEncoder } from './stored-encoding.js';
 import type { Mastership } from './mastership.js';
 import type { ModeController } from './mode-controller.js';
 import { ATTR_SUFFIX, storedPath } from './naming.js';
@@ -31,6 +38,13 @@ export interface WriteRequest {
   declaredLength: number | undefined;
   metadata: FileMetadata;
   actor: string;
+  /** Хранить сжатым (SPEC IN-3, заголовок artstore-encoding); без него — байты как есть. */
+  encoding?: StorageEncoding;
+  /**
+   * Prepare переноса с другого SE (SPEC IN-6): копия ложится в статусе pending с записью источника;
+   * sha256 и размер сверяются до attr — расхождение откатывает всю запись (TRANSFER_CHECKSUM_MISMATCH).
+   */
+  transfer?: TransferSource;
 }
 
 export interface FileWriterDeps {
@@ -80,7 +94,11 @@ export function createFileWriter(deps: FileWriterDeps) {
   }
 
   /** Пишет байты тела во временный файл и переносит на место; при любой ошибке резерв снят, temp удалён. */
-  async function writeBytes(request: WriteRequest, path: string, reservation: Reservation): Promise<HashingMeter> {
+  async function writeBytes(
+    request: WriteRequest,
+    path: string,
+    reservation: Reservation,
+  ): Promise<{ meter: HashingMeter; stored?: AttrRecord['stored'] }> {
     // Без заявленной длины резерв растёт по мере прихода байтов (SPEC SE-8): иначе chunked-загрузка
     // (файлы из multipart через ingester) писала бы сверх max_size.
     const meter = new HashingMeter(request.declaredLength === undefined ? (total) => reservation.ensure(total) : undefined);
@@ -93,9 +111,18 @@ export function createFileWriter(deps: FileWriterDeps) {
     // в этот промежуток без слушателя — необработанное 'error' от pipe(), и падает весь процесс.
     meter.on('error', () => {});
     request.body.pipe(meter);
+    // Сжатие (SPEC IN-3): meter считает sha256 и размер исходных байтов, storedMeter — того, что ляжет
+    // на носитель. Резерв места по-прежнему растёт по исходным байтам: сжатое не длиннее их (политика
+    // ingester не сжимает несжимаемое), и max_size считается в исходных байтах, как кеш (usedBytes).
+    let storedMeter: HashingMeter | undefined;
+    if (request.encoding !== undefined) {
+      storedMeter = new HashingMeter();
+      // Ошибку цепочки получает put() через storedMeter; колбэк лишь гасит её.
+      pipeline(meter, createEncoder(request.encoding, request.declaredLength), storedMeter, () => undefined);
+    }
     try {
       // attr ляжет в тот же каталог: его put закрепит fsync каталога обе записи сразу.
-      await deps.blobs.put(path, meter, { directorySync: false });
+      await deps.blobs.put(path, storedMeter ?? meter, { directorySync: false });
     } catch (error) {
       // Остаток тела читается вхолостую, как Node делает с непрочитанным телом: ответ с ошибкой
       // доходит до клиента, соединение остаётся пригодным. После обрыва клиента это ничего не делает.
@@ -106,7 +133,8 @@ export function createFileWriter(deps: FileWriterDeps) {
     if (request.declaredLength !== undefined && meter.bytes !== request.declaredLength) {
       throw new ArtError('UPLOAD_LENGTH_MISMATCH', `Заявлено ${request.declaredLength} байт, получено ${meter.bytes}`);
     }
-    return meter;
+    if (storedMeter === undefined || request.encoding === undefined) return { meter };
+    return { meter, stored: { encoding: request.encoding.encoding, size: storedMeter.bytes, sha256: storedMeter.digest() } };
   }
 
   async function writeClaimed(request: WriteRequest, id: string, now: Date): Promise<{ attr: AttrRecord; seq: number }> {
@@ -125,7 +153,7 @@ export function createFileWriter(deps: FileWriterDeps) {
     }
     deps.faults.hit('se.after-wal-intent');
     try {
-      const meter = await writeBytes(request, path, reservation);
+      const { meter, stored } = await writeBytes(request, path, reservation);
       deps.faults.hit('se.after-data-rename');
       const sha256 = meter.digest();
       const stamp = now.toISOString();
@@ -138,7 +166,7 @@ export function createFileWriter(deps: FileWriterDeps) {
         content_type: request.contentType,
         size: meter.bytes,
         sha256,
-        stored: { encoding: 'identity', size: meter.bytes, sha256 },
+        stored: stored ?? { encoding: 'identity', size: meter.bytes, sha256 },
         created_at: stamp,
         created_by: request.actor,
         updated_at: stamp,
@@ -148,7 +176,9 @@ export function createFileWriter(deps: FileWriterDeps) {
         metadata: request.metadata,
         version: 1,
         vector_clock: { [deps.elementId]: 1 },
+        ...(request.transfer ? pendingFields(request.transfer, deps.elementId, request.actor, stamp) : {}),
       });
+      if (request.transfer) assertTransferredBytes(attr, request.transfer);
       await deps.blobs.put(attrPath, Readable.from([serializeAttr(attr)]));
       deps.faults.hit('se.after-attr-write');
       // Ранний отказ, если роль ушла; окончательный — проверка эпохи в транзакции кеша.
@@ -188,6 +218,45 @@ export function createFileWriter(deps: FileWriterDeps) {
         claimed.delete(id);
       }
     },
+    /** Идёт ли сейчас запись с этим заранее назначенным id (отмена переноса ждёт её конца, SPEC IN-6). */
+    inProgress: (id: string): boolean => claimed.has(id),
   };
 }
 export type FileWriter = ReturnType<typeof createFileWriter>;
+
+/** Поля копии на целевом SE: история файла (создан, кем, срок хранения) — из источника, статус pending. */
+function pendingFields(source: TransferSource, elementId: string, actor: string, stamp: string) {
+  return {
+    created_at: source.created_at,
+    created_by: source.created_by,
+    retention_until: source.retention_until,
+    status: 'pending' as const,
+    transfer: {
+      id: source.transfer_id,
+      source: source.source_element,
+      target: elementId,
+      by: actor,
+      at: stamp,
+      committed_at: null,
+      purged_at: null,
+    },
+  };
+}
+
+function assertTransferredBytes(attr: AttrRecord, source: TransferSource): void {
+  if (attr.sha256 !== source.sha256 || attr.size !== source.size) {
+    throw new ArtError(
+      'TRANSFER_CHECKSUM_MISMATCH',
+      `Файл ${attr.id}: получено ${attr.size} байт sha256 ${attr.sha256}, ` +
+        `источник ${source.source_element} заявил ${source.size} байт sha256 ${source.sha256}`,
+      {
+        extra: {
+          expected_sha256: source.sha256,
+          actual_sha256: attr.sha256,
+          expected_size: source.size,
+          actual_size: attr.size,
+        },
+      },
+    );
+  }
+}

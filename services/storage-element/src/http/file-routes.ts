@@ -10,11 +10,20 @@ import {
   type AuditClient,
   type BlobStore,
 } from '@artstore/core';
-import { normalizeMetadata, SE_HEADERS, type ChangesResponse, type FileMetadata } from '@artstore/contracts';
+import {
+  METADATA_PATCH_BODY_SCHEMA,
+  normalizeMetadata,
+  parseStorageEncoding,
+  SE_HEADERS,
+  type ChangesResponse,
+  type FileMetadata,
+  type StorageEncoding,
+} from '@artstore/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { recordFromAttr, type AttrRecord } from '../domain/attr.js';
 import { assertAttrSignature, type PublicSigningKey } from '../domain/attr-signing.js';
 import type { FileWriter } from '../domain/file-writer.js';
+import { acceptsEncoding, decodedSlice } from '../domain/stored-encoding.js';
 import { metadataEtag, parseMetadataIfMatch, type MetadataPatch, type MetadataUpdater } from '../domain/metadata-updater.js';
 import type { FileDeleter } from '../domain/file-deleter.js';
 import type { ModeController } from '../domain/mode-controller.js';
@@ -57,6 +66,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
               [SE_HEADERS.name]: { type: 'string', minLength: 1 },
               [SE_HEADERS.metadata]: { type: 'string' },
               [SE_HEADERS.fileId]: { type: 'string', pattern: UUID_PATTERN.source },
+              [SE_HEADERS.encoding]: { type: 'string', maxLength: 32 },
             },
           },
         },
@@ -73,6 +83,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
           declaredLength: declared === undefined ? undefined : Number(declared),
           metadata: decodeMetadata(request.headers[SE_HEADERS.metadata]),
           actor: principal.username,
+          encoding: decodeEncoding(request.headers[SE_HEADERS.encoding]),
         });
         await deps.audit.record({
           ...requestAuditContext(request, principal),
@@ -143,16 +154,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
         summary: 'Правка метаданных (description, tags, custom) с If-Match: "v<версия>" (SPEC IN-8)',
         tags: ['files'],
         params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: {
-            description: { type: 'string' },
-            tags: { type: 'array', items: { type: 'string' } },
-            custom: { type: 'object', additionalProperties: { type: 'string' } },
-          },
-        },
+        body: METADATA_PATCH_BODY_SCHEMA,
       },
     },
     async (request, reply) => {
@@ -182,15 +184,23 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
       deps.modes.assert('read_content');
       const attr = await load(deps, request, request.params.id);
       if (attr.status !== 'active') throw new ArtError('FILE_NOT_FOUND', `Файл ${attr.id} в статусе ${attr.status}`);
-      const etag = `"${attr.sha256}"`;
+      // Сжатый файл (SPEC IN-3) клиент, принимающий кодировку хранения, получает как лежит — с
+      // Content-Encoding и своим ETag; остальные — исходные байты, распакованные на лету. Range всегда
+      // над исходными байтами: частичный сжатый ответ клиенты (fetch, браузеры) распаковать не могут.
+      const stored = attr.stored.encoding;
+      const encoded =
+        stored !== 'identity' && request.headers.range === undefined && acceptsEncoding(one(request.headers['accept-encoding']), stored);
+      const etag = encoded ? `"${attr.sha256}-${stored}"` : `"${attr.sha256}"`;
       const lastModified = new Date(attr.created_at);
+      if (stored !== 'identity') void reply.header('vary', 'Accept-Encoding');
       void reply
         .header('etag', etag)
         .header('last-modified', lastModified.toUTCString())
         .header('accept-ranges', 'bytes')
         .header('content-disposition', formatContentDisposition(attr.original_name))
         .header('cache-control', 'private, max-age=0, must-revalidate');
-      const decision = decide(request.method, headersOf(request), { etag, size: attr.size, lastModified });
+      const size = encoded ? attr.stored.size : attr.size;
+      const decision = decide(request.method, headersOf(request), { etag, size, lastModified });
       switch (decision.status) {
         case 304:
           return reply.code(304).send();
@@ -207,11 +217,22 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
             .type(attr.content_type)
             .header('content-range', `bytes ${decision.start}-${decision.end}/${attr.size}`)
             .header('content-length', decision.end - decision.start + 1);
-          return reply.send(request.method === 'HEAD' ? undefined : await deps.blobs.get(attr.path, decision));
+          if (request.method === 'HEAD') return reply.send();
+          return reply.send(
+            stored === 'identity'
+              ? await deps.blobs.get(attr.path, decision)
+              : decodedSlice(await deps.blobs.get(attr.path), stored, decision),
+          );
         case 200:
           await assertBytesPresent(deps, attr);
-          void reply.code(200).type(attr.content_type).header('content-length', attr.size);
-          return reply.send(request.method === 'HEAD' ? undefined : await deps.blobs.get(attr.path));
+          void reply.code(200).type(attr.content_type).header('content-length', size);
+          if (encoded) void reply.header('content-encoding', stored);
+          if (request.method === 'HEAD') return reply.send();
+          return reply.send(
+            stored === 'identity' || encoded
+              ? await deps.blobs.get(attr.path)
+              : decodedSlice(await deps.blobs.get(attr.path), stored),
+          );
       }
     },
   });
@@ -266,9 +287,10 @@ async function load(deps: FileRoutesDeps, request: FastifyRequest, id: string): 
   return attr;
 }
 
+const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v);
+
 function headersOf(request: FastifyRequest) {
   const h = request.headers;
-  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v);
   return {
     range: one(h.range),
     ifRange: one(h['if-range']),
@@ -279,7 +301,7 @@ function headersOf(request: FastifyRequest) {
   };
 }
 
-function decodeName(header: string | string[] | undefined): string {
+export function decodeName(header: string | string[] | undefined): string {
   let name: string;
   try {
     name = decodeURIComponent(String(header ?? ''));
@@ -292,7 +314,15 @@ function decodeName(header: string | string[] | undefined): string {
   return name;
 }
 
-function decodeMetadata(header: string | string[] | undefined): FileMetadata {
+/** Кодировка хранения от ingester (SPEC IN-3); чужое значение — отказ, а не молчаливое хранение как есть. */
+export function decodeEncoding(header: string | string[] | undefined): StorageEncoding | undefined {
+  if (header === undefined) return undefined;
+  const parsed = parseStorageEncoding(String(header));
+  if (parsed === null) throw new ArtError('VALIDATION_FAILED', `Заголовок ${SE_HEADERS.encoding}: ожидается br или gzip[; level=N]`);
+  return parsed;
+}
+
+export function decodeMetadata(header: string | string[] | undefined): FileMetadata {
   if (header === undefined) return normalizeMetadata(undefined);
   let parsed: unknown;
   try {

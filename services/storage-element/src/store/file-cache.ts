@@ -141,9 +141,10 @@ export function createFileCache(db: Database, prefix: string) {
       return rows[0]?.attr;
     },
 
+    /** Копия переноса до commit (pending, SPEC IN-6) в ленту не идёт: индексы увидят её уже активной. */
     async changes(after: number, limit: number): Promise<ChangeEntry[]> {
       const { rows } = await db.query<{ attr: AttrRecord; change_seq: string | number }>(
-        `select attr, change_seq from ${table} where change_seq > $1 order by change_seq limit $2`,
+        `select attr, change_seq from ${table} where change_seq > $1 and status <> 'pending' order by change_seq limit $2`,
         [after, limit],
       );
       return rows.map((row) => ({ seq: Number(row.change_seq), record: recordFromAttr(row.attr) }));
@@ -170,7 +171,8 @@ export function createFileCache(db: Database, prefix: string) {
 
     async usedBytes(): Promise<number> {
       const { rows } = await db.query<{ used: string | number }>(
-        `select coalesce(sum(size), 0) as used from ${table} where status = 'active'`,
+        // pending (копия переноса до commit) занимает место так же, как активный файл.
+        `select coalesce(sum(size), 0) as used from ${table} where status in ('active', 'pending')`,
       );
       return Number(rows[0]?.used ?? 0);
     },
