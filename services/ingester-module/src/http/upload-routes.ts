@@ -79,10 +79,17 @@ export async function registerUploadRoutes(
         // Ранний отказ до чтения тела; право на выбранный SE проверяет выбор SE в uploader (SPEC AD-5, IN-2).
         requirePermissionSomewhere(request.principal, 'files:write');
         const clientAborted = clientAbortSignal(request);
-        const files = request.isMultipart()
-          ? await uploadMultipart(request, uploader, clientAborted)
-          : [await uploadRaw(request, uploader, clientAborted, contentEncoding)];
-        return reply.code(201).send({ files } satisfies UploadResponse);
+        try {
+          const files = request.isMultipart()
+            ? await uploadMultipart(request, uploader, clientAborted)
+            : [await uploadRaw(request, uploader, clientAborted, contentEncoding)];
+          return await reply.code(201).send({ files } satisfies UploadResponse);
+        } catch (error) {
+          // Отказ раньше конца тела: соединение не переиспользуется. Иначе клиент (и прокси перед нами) мог
+          // отправить следующий запрос в соединение, где ещё идёт недочитанное тело этого.
+          if (!request.raw.complete) void reply.header('connection', 'close');
+          throw error;
+        }
       },
     });
   });
@@ -160,11 +167,19 @@ async function uploadMultipart(request: FastifyRequest, uploader: Uploader, clie
       }
       continue;
     }
+    // Отказ по части — после того, как её байты прочитаны вхолостую: иначе разбор формы ждёт их и
+    // ответ с ошибкой может не дойти до клиента (запрос висит до таймаута).
     if (part.fieldname !== 'file') {
       part.file.resume();
       throw new ArtError('VALIDATION_FAILED', `Файлы передаются в поле «file», получено «${part.fieldname}»`);
     }
-    const name = assertClientFileName(part.filename);
+    let name: string;
+    try {
+      name = assertClientFileName(part.filename);
+    } catch (error) {
+      part.file.resume();
+      throw error;
+    }
     uploaded.push(
       await uploader.upload({
         body: part.file,
