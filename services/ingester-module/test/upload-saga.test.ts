@@ -1,7 +1,7 @@
 // Сага загрузки (SPEC IN-4) через настоящий ingester и настоящие SE на обоих наборах портов: строки
-// журнала и шаги для обычной загрузки, перехода к следующему SE и отказа SE (компенсация); восстановление
-// брошенных саг вторым экземпляром — ровно один раз при двух восстанавливающих; незавершённая сага в
-// GET /api/transactions (AD-10).
+// журнала и шаги для обычной загрузки, перехода к следующему SE и отказа SE (компенсация); число записей
+// в журнал (две на успешную загрузку, ADR 0016); восстановление брошенных саг вторым экземпляром — ровно
+// один раз при двух восстанавливающих; незавершённая сага в GET /api/transactions (AD-10).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -117,6 +117,69 @@ for (const backend of BACKENDS) {
           }) >= 1,
           true,
         );
+      },
+    );
+
+    it(
+      'записи в журнал саги: успешная загрузка — две (transferring, completed), до передачи — одна',
+      TIMEOUT,
+      async () => {
+        // Пишет сама БД (триггер на таблице): считаются все изменения строки, кроме отметок heartbeat —
+        // их число зависит от времени, а не от пути загрузки (ADR 0016).
+        await stack.db.query('create table saga_writes_probe (saga_id uuid, op text, state text)');
+        await stack.db.query(
+          `create function saga_writes_probe_log() returns trigger language plpgsql as $$
+           begin
+             if tg_op = 'UPDATE' and (to_jsonb(new) - 'heartbeat_at') = (to_jsonb(old) - 'heartbeat_at') then
+               return null;
+             end if;
+             insert into saga_writes_probe values (new.id, tg_op, new.state);
+             return null;
+           end $$`,
+        );
+        await stack.db.query(
+          `create trigger saga_writes_probe after insert or update on ingester_upload_sagas
+           for each row execute function saga_writes_probe_log()`,
+        );
+        try {
+          const writes = async (sagaId: string) =>
+            (
+              await stack.db.query<{ op: string; state: string }>(
+                'select op, state from saga_writes_probe where saga_id = $1',
+                [sagaId],
+              )
+            ).rows.map((w) => `${w.op} ${w.state}`);
+
+          const okId = `saga-writes-ok-${randomUUID()}`;
+          const ok = await post('две записи', okId);
+          assert.equal(ok.status, 201, await ok.clone().text());
+          const stored = await sagaBy('request_id', okId);
+          assert.deepEqual(await writes(stored.id), ['INSERT transferring', 'UPDATE completed']);
+          assert.deepEqual(stepsOf(stored), [
+            'reserve:done',
+            'transfer:se-a:started',
+            'transfer:se-a:done',
+            'complete:done',
+          ]);
+          assert.equal(stored.element_id, 'se-a');
+
+          // Явно названный SE неизвестен: отказ при выборе, SE не получил ни байта — одна запись compensated.
+          const refusedId = `saga-writes-none-${randomUUID()}`;
+          await expectProblem(
+            await post('никуда', refusedId, '&storage_element=se-nowhere'),
+            400,
+            'VALIDATION_FAILED',
+          );
+          const refused = await sagaBy('request_id', refusedId);
+          assert.deepEqual(await writes(refused.id), ['INSERT compensated']);
+          assert.deepEqual([refused.element_id, refused.state], [null, 'compensated']);
+          assert.deepEqual(stepsOf(refused), ['reserve:done', 'compensate:done']);
+          assert.match(refused.error ?? '', /VALIDATION_FAILED/);
+        } finally {
+          await stack.db.query('drop trigger saga_writes_probe on ingester_upload_sagas');
+          await stack.db.query('drop function saga_writes_probe_log()');
+          await stack.db.query('drop table saga_writes_probe');
+        }
       },
     );
 

@@ -13,6 +13,7 @@ import type {
   UploadSessionList,
   UploadSessionView,
 } from '@artstore/contracts';
+import type { BlobStore } from '@artstore/core';
 import { createTestTokenIssuer, waitFor } from '@artstore/core/testing';
 import { uploadSessionsDir } from '../src/domain/upload-sessions.js';
 import { expectProblem, getJson, listStored, startSe, type RunningSe } from './helpers.js';
@@ -281,6 +282,100 @@ describe('SE: сессии возобновляемых загрузок', { tim
     } finally {
       await slow.stop();
     }
+  });
+});
+
+describe('SE: завершение загрузки без копии байтов (BlobStore.adopt, SPEC IN-1)', { timeout: 60_000 }, () => {
+  let se: RunningSe;
+  let plain: RunningSe;
+  let writer: string;
+  let adopted = 0;
+  /** Следующая запись attr откажет: сбой между adopt данных и attr (SPEC SE-3). */
+  let failNextAttr = false;
+
+  before(async () => {
+    se = await startSe({
+      wrapBlobs: (blobs): BlobStore => ({
+        ...blobs,
+        adopt: (localPath, key, options) => {
+          adopted += 1;
+          return blobs.adopt!(localPath, key, options);
+        },
+        put: (key, data, options) => {
+          if (failNextAttr && key.endsWith('.attr.json')) {
+            failNextAttr = false;
+            data.destroy();
+            return Promise.reject(new Error('внедрённый сбой записи attr'));
+          }
+          return blobs.put(key, data, options);
+        },
+      }),
+    });
+    // Хранилище без adopt (как S3): файл собирается прежним путём — чтением файла данных сессии.
+    plain = await startSe({ wrapBlobs: (blobs): BlobStore => ({ ...blobs, adopt: undefined }) });
+    writer = await se.token(['uploader'], { name: 'alice' });
+  });
+  after(async () => {
+    await se.stop();
+    await plain.stop();
+  });
+
+  it('последний кусок: файл данных сессии становится данными записи (тот же inode), отвергнутый кусок не в sha256', async () => {
+    const bytes = randomBytes(250_000);
+    const session = await createOk(se, writer, bytes.length);
+    await patchOk(se, writer, session.id, 0, bytes.subarray(0, 100_000));
+    // Отвергнутый кусок прошёл через хеш куска, но в sha256 файла попасть не должен.
+    await expectProblem(
+      await patch(se, writer, session.id, 100_000, Buffer.alloc(50_000, 1), {
+        'upload-checksum': `sha1 ${digest('sha1', Buffer.alloc(50_000, 2))}`,
+      }),
+      460,
+      'UPLOAD_CHECKSUM_MISMATCH',
+    );
+    const part = join(uploadSessionsDir(se.basePath), session.id, 'data');
+    const inode = (await stat(part)).ino;
+    const before = adopted;
+    const last = await patchOk(se, writer, session.id, 100_000, bytes.subarray(100_000));
+    assert.equal(adopted, before + 1);
+    assert.equal(last.file?.sha256, sha256(bytes));
+    const [data] = (await listStored(se.basePath)).filter(
+      (f) => f.includes(session.file_id) && !f.endsWith('.attr.json'),
+    );
+    assert.ok(data, 'файла данных записи нет в корне');
+    assert.equal((await stat(join(se.basePath, data))).ino, inode);
+    assert.equal(sha256(await readFile(join(se.basePath, data))), sha256(bytes));
+    assert.deepEqual(await readdir(join(uploadSessionsDir(se.basePath), session.id)), ['info.json']);
+  });
+
+  it('сбой между adopt и attr: запись откачена, части целы, повтор с Upload-Offset = длине завершает', async () => {
+    const bytes = randomBytes(120_000);
+    const session = await createOk(se, writer, bytes.length);
+    failNextAttr = true;
+    await expectProblem(await patch(se, writer, session.id, 0, bytes), 500, 'INTERNAL_ERROR');
+    assert.equal((await listStored(se.basePath)).filter((f) => f.includes(session.file_id)).length, 0);
+    const part = join(uploadSessionsDir(se.basePath), session.id, 'data');
+    assert.equal(sha256(await readFile(part)), sha256(bytes));
+    assert.equal(await offsetOf(se, writer, session.id), bytes.length);
+    const done = await patchOk(se, writer, session.id, bytes.length, Buffer.alloc(0));
+    assert.equal(done.file?.id, session.file_id);
+    assert.equal(done.file?.sha256, sha256(bytes));
+    const content = await fetch(`${se.url}/api/files/${session.file_id}/content`, {
+      headers: { authorization: `Bearer ${await se.token(['admin'], { name: 'root' })}` },
+    });
+    assert.equal(sha256(Buffer.from(await content.arrayBuffer())), sha256(bytes));
+  });
+
+  it('хранилище без adopt: файл собирается чтением частей, sha256 тот же', async () => {
+    const token = await plain.token(['uploader'], { name: 'alice' });
+    const bytes = randomBytes(150_000);
+    const session = await createOk(plain, token, bytes.length);
+    await patchOk(plain, token, session.id, 0, bytes.subarray(0, 70_000));
+    const last = await patchOk(plain, token, session.id, 70_000, bytes.subarray(70_000));
+    assert.equal(last.file?.sha256, sha256(bytes));
+    const [data] = (await listStored(plain.basePath)).filter(
+      (f) => f.includes(session.file_id) && !f.endsWith('.attr.json'),
+    );
+    assert.equal(sha256(await readFile(join(plain.basePath, data!))), sha256(bytes));
   });
 });
 

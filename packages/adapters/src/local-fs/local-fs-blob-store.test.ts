@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { isArtError } from '@artstore/core';
 import { blobStoreContract } from '@artstore/core/testing';
@@ -103,6 +104,43 @@ void describe('local-fs: особенности адаптера', () => {
     assert.deepEqual(await readdir(path.join(dir, '.artstore', 'tmp')), []);
     await store.delete('a');
     assert.equal(await readFile(path.join(dir, 'a/b'), 'utf8'), '1');
+  });
+
+  void it('adopt: файл становится ключом без копии, исходник переживает удаление ключа', async () => {
+    const dir = path.join(base, 'adopt');
+    const store = createLocalFsBlobStore({ root: dir });
+    const partDir = path.join(dir, '.artstore', 'uploads', 'u1');
+    await mkdir(partDir, { recursive: true });
+    const part = path.join(partDir, 'data');
+    await writeFile(part, 'собрано из кусков');
+    assert.equal(typeof store.adopt, 'function', 'local-fs умеет adopt');
+    const { size } = await store.adopt!(part, '2026/11/30/10/big.bin');
+    assert.equal(size, Buffer.byteLength('собрано из кусков'));
+    assert.deepEqual(await store.stat('2026/11/30/10/big.bin').then((s) => s?.size), size);
+    assert.equal(await text(await store.get('2026/11/30/10/big.bin')), 'собрано из кусков');
+    // Тот же inode: байты не переписывались.
+    assert.equal((await stat(part)).ino, (await stat(path.join(dir, '2026/11/30/10/big.bin'))).ino);
+    // Откат записи (удаление ключа) не трогает исходник — его можно принять снова.
+    await store.delete('2026/11/30/10/big.bin');
+    assert.equal(await readFile(part, 'utf8'), 'собрано из кусков');
+    assert.deepEqual(await readdir(path.join(dir, '.artstore', 'tmp')).catch(() => []), []);
+  });
+
+  void it('adopt: занятый или враждебный ключ и отсутствующий исходник отвергаются', async () => {
+    const dir = path.join(base, 'adopt-reject');
+    const store = createLocalFsBlobStore({ root: dir });
+    const part = path.join(base, 'adopt-reject-part');
+    await writeFile(part, 'новое');
+    await store.put('taken', Readable.from([Buffer.from('старое')]));
+    await assert.rejects(store.adopt!(part, 'taken'), (e) => isArtError(e, 'BLOB_KEY_INVALID'));
+    assert.equal(await readFile(path.join(dir, 'taken'), 'utf8'), 'старое');
+    await assert.rejects(store.adopt!(part, '../escaped'), (e) => isArtError(e, 'BLOB_KEY_INVALID'));
+    await assert.rejects(store.adopt!(path.join(base, 'нет-такого'), 'missing'), { code: 'ENOENT' });
+    assert.equal(await store.stat('missing'), null);
+    assert.deepEqual(
+      (await readdir(base)).filter((name) => name.startsWith('escaped')),
+      [],
+    );
   });
 
   void it('проверяет опции', () => {

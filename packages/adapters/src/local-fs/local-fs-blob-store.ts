@@ -2,7 +2,7 @@
 // temp → fsync файла → rename → fsync каталога; ни одна операция не держит файл в памяти целиком.
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, type Dirent } from 'node:fs';
-import { mkdir, open, opendir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, opendir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -71,16 +71,22 @@ export function createLocalFsBlobStore(options: LocalFsBlobStoreOptions): BlobSt
     knownDirs.add(dir);
   }
 
-  async function placeFile(key: string, tempPath: string, target: string): Promise<void> {
+  /** Переносит (rename) или связывает (link, для adopt) готовый файл с местом ключа. */
+  async function placeFile(
+    key: string,
+    source: string,
+    target: string,
+    place: (from: string, to: string) => Promise<void> = rename,
+  ): Promise<void> {
     const dir = path.dirname(target);
     try {
       await ensureDir(dir);
-      await rename(tempPath, target);
+      await place(source, target);
     } catch (error) {
       if (errorCode(error) !== 'ENOENT' || !knownDirs.delete(dir)) throw translatePlacementError(key, error);
       try {
         await ensureDir(dir);
-        await rename(tempPath, target);
+        await place(source, target);
       } catch (retryError) {
         throw translatePlacementError(key, retryError);
       }
@@ -132,6 +138,40 @@ export function createLocalFsBlobStore(options: LocalFsBlobStoreOptions): BlobSt
     } finally {
       if (tempPath !== undefined) await rm(tempPath, { force: true });
     }
+  }
+
+  async function adopt(
+    localPath: string,
+    key: string,
+    adoptOptions?: Pick<PutOptions, 'directorySync'>,
+  ): Promise<PutResult> {
+    const target = resolveKey(key);
+    const source = path.resolve(localPath);
+    // SE-3: байты на диске до появления записи каталога — fsync файла (дёшев, если вызывающий уже
+    // закрепил байты сам, как сессии загрузки после каждого куска).
+    const handle = await open(source, 'r');
+    let size: number;
+    try {
+      await handle.sync();
+      size = (await handle.stat()).size;
+    } finally {
+      await handle.close();
+    }
+    try {
+      // link, а не rename: атомарно, без копирования, и исходный файл переживает откат записи.
+      await placeFile(key, source, target, link);
+    } catch (error) {
+      if (errorCode(error) === 'EXDEV' || errorCode((error as Error).cause) === 'EXDEV') {
+        throw new ArtError(
+          'CONFIG_INVALID',
+          `adopt: ${source} и root хранилища на разных файловых системах`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    if (adoptOptions?.directorySync !== false) await fsyncDirectory(path.dirname(target));
+    return { size };
   }
 
   async function get(key: string, range?: ByteRange): Promise<Readable> {
@@ -213,6 +253,7 @@ export function createLocalFsBlobStore(options: LocalFsBlobStoreOptions): BlobSt
     stat: statKey,
     delete: deleteKey,
     list,
+    adopt,
   };
 }
 

@@ -52,4 +52,12 @@ export interface BlobStore {
   delete(key: string): Promise<void>;
   /** Все ключи с данным префиксом (если capabilities.list). */
   list?(prefix: string): AsyncIterable<string>;
+  /**
+   * Только хранилища на локальной ФС: готовый файл localPath (на той же ФС, что и хранилище) становится
+   * объектом key без копирования байтов — жёсткой ссылкой, атомарно и надёжно (fsync файла, fsync
+   * каталога по тем же правилам directorySync, что у put). Исходный файл остаётся на месте: вызывающий
+   * удаляет его сам, когда запись зафиксирована, — откат записи (удаление key) ничего не теряет.
+   * Так сборка загрузки tus из кусков не переписывает файл второй раз (SPEC IN-1). Нет метода — только put.
+   */
+  adopt?(localPath: string, key: string, options?: Pick<PutOptions, 'directorySync'>): Promise<PutResult>;
 }

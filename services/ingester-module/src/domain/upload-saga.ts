@@ -1,11 +1,13 @@
-// Сага загрузки (SPEC IN-4, ADR 0016, docs/uploads.md): reserved → transferring → stored → completed,
+// Сага загрузки (SPEC IN-4, ADR 0016, docs/uploads.md): reserve → transfer → stored → completed,
 // при сбое — compensating → compensated. Идентификатор файла назначается до передачи (заголовок
 // artstore-file-id), поэтому исход всегда можно установить вопросом к SE: GET /api/files/:file_id.
+// Поэтому в БД успешная загрузка пишет дважды: строку transferring при первой попытке и completed в
+// конце; reserve и stored отдельных записей не требуют — восстановление transferring спрашивает SE.
 // Компенсация — «файла на SE нет»; если SE файл зафиксировал, сага доводится вперёд (удалить его вне
 // режима edit нельзя, SPEC SE-7, IN-5), а не откатывается. Журнал — в БД: сагу умершего экземпляра
 // доводит другой (stale-work.ts).
 import { Transform, type Readable } from 'node:stream';
-import type { FileRecord } from '@artstore/contracts';
+import type { FileRecord, TransactionStep } from '@artstore/contracts';
 import {
   actorOf,
   ArtError,
@@ -15,7 +17,12 @@ import {
   type Principal,
   type ServiceClient,
 } from '@artstore/core';
-import type { StoredFileSummary, UploadSagaRow, UploadSagaStore } from '../store/upload-sagas.js';
+import type {
+  NewUploadSaga,
+  StoredFileSummary,
+  UploadSagaRow,
+  UploadSagaStore,
+} from '../store/upload-sagas.js';
 import type { IngesterFaults } from './faults.js';
 import type { OperationMetrics, SagaPath } from './operation-metrics.js';
 import type { Resolution } from './stale-work.js';
@@ -51,15 +58,15 @@ export interface UploadSagaStart {
 export interface UploadSagaRun {
   readonly id: string;
   readonly fileId: string;
-  /** Попытка записи на SE началась (первая или после отказа предыдущего). */
+  /** Попытка записи на SE началась (первая создаёт строку журнала, следующие — после отказа предыдущего). */
   transferring(elementId: string): Promise<void>;
   /** SE отказал так, что файла на нём нет, и файл уходит следующему кандидату (IN-7). */
   refused(elementId: string, reason: string): Promise<void>;
   /** Тело, за которым следит точка сбоя ingester.saga.mid-transfer (тесты устойчивости). */
   watch(body: Readable): Readable;
-  /** SE принял файл и ответил записью. */
-  stored(elementId: string, record: FileRecord): Promise<void>;
-  /** Событие аудита и конечное состояние completed. */
+  /** SE принял файл и ответил записью: в БД не пишется, войдёт в запись completed. */
+  stored(elementId: string, record: FileRecord): void;
+  /** Событие аудита и конечное состояние completed (с шагом transfer:<se> done) одной записью. */
   complete(): Promise<void>;
   /** Загрузка не удалась: компенсация или, если SE файл всё же зафиксировал, доведение вперёд. */
   fail(error: unknown): Promise<void>;
@@ -110,6 +117,8 @@ export function createUploadSagas(deps: UploadSagaDeps) {
     elementId: string,
     record: StoredFileSummary,
     path: SagaPath,
+    /** Шаги до complete, дописываемые той же записью (transfer:<se> done в запросе). */
+    before: TransactionStep[] = [],
   ): Promise<boolean> {
     // Аудит — до отметки completed: смерть между ними даст повтор события при восстановлении, а не его потерю.
     await deps.audit.record({
@@ -129,7 +138,9 @@ export function createUploadSagas(deps: UploadSagaDeps) {
     });
     const done = await store.transition(row.id, owner, {
       state: 'completed',
-      step: step('complete', 'done'),
+      element_id: elementId,
+      record,
+      steps: [...before, step('complete', 'done')],
     });
     if (done) metrics.sagaFinished('completed', path);
     return done;
@@ -138,7 +149,7 @@ export function createUploadSagas(deps: UploadSagaDeps) {
   async function finishCompensated(id: string, error: string, path: SagaPath): Promise<boolean> {
     const done = await store.transition(id, owner, {
       state: 'compensated',
-      step: step('compensate', 'done'),
+      steps: [step('compensate', 'done')],
       error,
     });
     if (done) metrics.sagaFinished('compensated', path);
@@ -146,44 +157,57 @@ export function createUploadSagas(deps: UploadSagaDeps) {
   }
 
   return {
-    async begin(start: UploadSagaStart): Promise<UploadSagaRun> {
+    begin(start: UploadSagaStart): UploadSagaRun {
       const id = uuidv7();
       const fileId = uuidv7();
       const actor = actorOf(start.principal);
-      await store.insert({
-        id,
-        file_id: fileId,
-        owner,
-        actor,
-        ip: start.ip,
-        request_id: start.requestId,
-        name: start.name,
-        step: step('reserve', 'done'),
-      });
-      inFlight.add(id);
-      deps.faults.hit('ingester.saga.after-reserve');
+      let persisted = false;
       let elementId: string | undefined;
       /** Последняя попытка кончилась отказом SE, после которого файла на нём точно нет. */
       let lastRefused = false;
       let stored: StoredFileSummary | undefined;
+      // Строки ещё нет: до первой попытки передачи SE не получил ни байта, восстанавливать нечего.
+      const row = (state: NewUploadSaga['state'], steps: TransactionStep[], error: string | null) =>
+        store.insert({
+          id,
+          file_id: fileId,
+          state,
+          owner,
+          element_id: elementId ?? null,
+          actor,
+          ip: start.ip,
+          request_id: start.requestId,
+          name: start.name,
+          steps: [step('reserve', 'done'), ...steps],
+          error,
+        });
       const base = { id, file_id: fileId, actor, ip: start.ip, request_id: start.requestId };
       return {
         id,
         fileId,
         async transferring(target) {
-          elementId = target;
           lastRefused = false;
-          await store.transition(id, owner, {
-            state: 'transferring',
-            element_id: target,
-            step: step(`transfer:${target}`, 'started'),
-          });
+          elementId = target;
+          const started = step(`transfer:${target}`, 'started');
+          if (persisted) {
+            await store.transition(id, owner, {
+              state: 'transferring',
+              element_id: target,
+              steps: [started],
+            });
+            return;
+          }
+          await row('transferring', [started], null);
+          persisted = true;
+          inFlight.add(id);
+          // Строка есть, байты ещё не ушли (смысл точки прежний: после reserve, до передачи).
+          deps.faults.hit('ingester.saga.after-reserve');
         },
         async refused(target, reason) {
           lastRefused = true;
           await store.transition(id, owner, {
             state: 'transferring',
-            step: step(`transfer:${target}`, 'refused', reason),
+            steps: [step(`transfer:${target}`, 'refused', reason)],
           });
         },
         watch(body) {
@@ -205,26 +229,29 @@ export function createUploadSagas(deps: UploadSagaDeps) {
           watched.on('error', () => {});
           return body.pipe(watched);
         },
-        async stored(target, record) {
+        stored(target, record) {
+          elementId = target;
           stored = summary(record);
-          await store.transition(id, owner, {
-            state: 'stored',
-            element_id: target,
-            record: stored,
-            step: step(`transfer:${target}`, 'done'),
-          });
+          // SE ответил, completed ещё не записан: в журнале transferring, восстановление спросит SE.
           deps.faults.hit('ingester.saga.after-store');
         },
         async complete() {
           if (elementId === undefined || stored === undefined)
             throw new Error('сага: complete() до stored()');
-          await finishCompleted(base, elementId, stored, 'inline');
+          await finishCompleted(base, elementId, stored, 'inline', [step(`transfer:${elementId}`, 'done')]);
           inFlight.delete(id);
         },
         handOver: (error) => Promise.resolve(handOver(id, fileId, error)),
         async fail(error) {
           const reason = describe(error);
           try {
+            if (!persisted) {
+              // До передачи дело не дошло (нет кандидата, нет права, БД не записала строку): одна запись
+              // сразу в compensated — видна в /api/transactions, восстанавливать нечего.
+              await row('compensated', [step('compensate', 'done')], reason);
+              metrics.sagaFinished('compensated', 'inline');
+              return;
+            }
             if (elementId === undefined || lastRefused) {
               // До SE дело не дошло (нет кандидата, нет права) или все SE отказали явно: компенсировать нечего.
               await finishCompensated(id, reason, 'inline');
@@ -233,7 +260,7 @@ export function createUploadSagas(deps: UploadSagaDeps) {
             }
             await store.transition(id, owner, {
               state: 'compensating',
-              step: step('compensate', 'started', reason),
+              steps: [step('compensate', 'started', reason)],
               error: reason,
             });
             // Связь с SE оборвалась или истёк срок: SE мог ещё не закончить запись, и ответ «файла нет»
@@ -287,7 +314,7 @@ export function createUploadSagas(deps: UploadSagaDeps) {
         if (
           await store.transition(row.id, owner, {
             state: 'failed',
-            step: step('recover', 'failed', error),
+            steps: [step('recover', 'failed', error)],
             error,
           })
         )

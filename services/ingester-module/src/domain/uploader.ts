@@ -143,7 +143,7 @@ export function createUploader(deps: UploaderDeps) {
     async upload(input: UploadInput): Promise<UploadedFile> {
       // Места нужно на заявленную длину; без неё — ingester.min_free, но не больше всего запроса.
       const requiredBytes = input.declaredLength ?? Math.min(settings.min_free, input.maxLength ?? Infinity);
-      const saga = await deps.sagas.begin({
+      const saga = deps.sagas.begin({
         principal: input.principal,
         ip: input.ip,
         requestId: input.requestId,
@@ -160,7 +160,7 @@ export function createUploader(deps: UploaderDeps) {
       const { seq, ...record } = stored;
       // Файл на SE: дальше только вперёд — запись саги, аудит (SPEC AD-9) и completed.
       try {
-        await saga.stored(target.id, record);
+        saga.stored(target.id, record);
         await saga.complete();
       } catch (error) {
         // Файл зафиксирован, клиенту — успех; сагу (аудит, completed) доведёт восстановление.

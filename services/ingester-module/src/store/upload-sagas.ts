@@ -5,6 +5,7 @@ import type { TransactionStep } from '@artstore/contracts';
 import type { AuditActor, Database } from '@artstore/core';
 import { createStaleRowsStore, journalColumns, json, type StaleRowsStore } from './stale-rows.js';
 
+// reserved и stored новые саги не пишут (ADR 0016), но строки прежних версий восстановление решает.
 export const UPLOAD_SAGA_ACTIVE = ['reserved', 'transferring', 'stored', 'compensating'] as const;
 export const UPLOAD_SAGA_FINISHED = ['completed', 'compensated', 'failed'] as const;
 export type UploadSagaState = (typeof UPLOAD_SAGA_ACTIVE)[number] | (typeof UPLOAD_SAGA_FINISHED)[number];
@@ -44,20 +45,28 @@ function parse(row: Record<string, unknown>): UploadSagaRow {
   };
 }
 
+/**
+ * Первая запись саги (ADR 0016): `transferring` — когда начинается первая попытка передачи, или сразу
+ * `compensated` — если до SE дело не дошло. Отдельной строки `reserved` нет: лишний круг к БД на загрузку.
+ */
 export interface NewUploadSaga {
   id: string;
   file_id: string;
+  state: 'transferring' | 'compensated';
   owner: string;
+  element_id: string | null;
   actor: AuditActor;
   ip: string | null;
   request_id: string | null;
   name: string;
-  step: TransactionStep;
+  steps: TransactionStep[];
+  error: string | null;
 }
 
 export interface SagaTransition {
   state: UploadSagaState;
-  step: TransactionStep;
+  /** Шаги дописываются одним оператором (завершение: transfer:<se> done и complete done). */
+  steps: TransactionStep[];
   element_id?: string;
   record?: StoredFileSummary;
   error?: string;
@@ -73,17 +82,20 @@ export function createUploadSagaStore(db: Database) {
     stale,
     async insert(saga: NewUploadSaga): Promise<void> {
       await db.query(
-        `insert into ${TABLE} (id, file_id, state, owner, heartbeat_at, started_at, updated_at, steps, actor, ip, request_id, name)
-         values ($1, $2, 'reserved', $3, now(), now(), now(), $4::jsonb, $5::jsonb, $6, $7, $8)`,
+        `insert into ${TABLE} (id, file_id, state, owner, element_id, heartbeat_at, started_at, updated_at, steps, actor, ip, request_id, name, error)
+         values ($1, $2, $3, $4, $5, now(), now(), now(), $6::jsonb, $7::jsonb, $8, $9, $10, $11)`,
         [
           saga.id,
           saga.file_id,
+          saga.state,
           saga.owner,
-          JSON.stringify([saga.step]),
+          saga.element_id,
+          JSON.stringify(saga.steps),
           JSON.stringify(saga.actor),
           saga.ip,
           saga.request_id,
           saga.name,
+          saga.error,
         ],
       );
     },
@@ -97,7 +109,7 @@ export function createUploadSagaStore(db: Database) {
           id,
           owner,
           change.state,
-          JSON.stringify([change.step]),
+          JSON.stringify(change.steps),
           change.element_id ?? null,
           change.record === undefined ? null : JSON.stringify(change.record),
           change.error ?? null,

@@ -4,6 +4,8 @@
 // надёжно на диске, поэтому восстановление (recovery.ts) всегда может довести подтверждённую
 // запись до конца, а неподтверждённую — откатить. Сбой fsync WAL останавливает приём записи
 // (fsyncgate: повтор после неудачного fsync может подтвердить потерянные данные).
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { finished, pipeline, Readable } from 'node:stream';
 import { ArtError, uuidv7, type BlobStore, type Coordination, type Logger } from '@artstore/core';
 import {
@@ -32,7 +34,7 @@ export interface WriteRequest {
    * узнаёт, дошёл ли файл до SE. Занятый идентификатор — FILE_ID_TAKEN; без него SE назначает свой.
    */
   id?: string;
-  body: Readable;
+  body: Readable | LocalBytes;
   originalName: string;
   contentType: string;
   declaredLength: number | undefined;
@@ -45,6 +47,27 @@ export interface WriteRequest {
    * sha256 и размер сверяются до attr — расхождение откатывает всю запись (TRANSFER_CHECKSUM_MISMATCH).
    */
   transfer?: TransferSource;
+}
+
+/**
+ * Байты уже лежат готовым файлом на той же ФС, что и хранилище (части загрузки tus, SPEC IN-1). Если
+ * хранилище умеет adopt и файл хранится как есть, он становится данными записи без второй записи байтов;
+ * иначе (S3, сжатие) читается потоком, как тело запроса. Файл остаётся на месте — его удаляет владелец.
+ */
+export interface LocalBytes {
+  path: string;
+  /** sha256 (hex) содержимого, посчитанный при приёме; нет — считается здесь одним потоковым чтением. */
+  sha256?: string;
+}
+
+function isLocalBytes(body: Readable | LocalBytes): body is LocalBytes {
+  return !(body instanceof Readable);
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 export interface FileWriterDeps {
@@ -93,24 +116,48 @@ export function createFileWriter(deps: FileWriterDeps) {
     }
   }
 
+  /** Готовый файл становится данными записи без копирования (SE-3: fsync и появление на месте — в adopt). */
+  async function adoptBytes(
+    adopt: NonNullable<BlobStore['adopt']>,
+    local: LocalBytes,
+    request: WriteRequest,
+    path: string,
+  ): Promise<{ size: number; sha256: string }> {
+    const sha256 = local.sha256 ?? (await sha256OfFile(local.path));
+    const { size } = await adopt(local.path, path, { directorySync: false });
+    if (request.declaredLength !== undefined && size !== request.declaredLength) {
+      throw new ArtError('UPLOAD_LENGTH_MISMATCH', `Заявлено ${request.declaredLength} байт, в файле ${size}`);
+    }
+    return { size, sha256 };
+  }
+
   /** Пишет байты тела во временный файл и переносит на место; при любой ошибке резерв снят, temp удалён. */
   async function writeBytes(
     request: WriteRequest,
     path: string,
     reservation: Reservation,
-  ): Promise<{ meter: HashingMeter; stored?: AttrRecord['stored'] }> {
+  ): Promise<{ size: number; sha256: string; stored?: AttrRecord['stored'] }> {
+    let body: Readable;
+    if (isLocalBytes(request.body)) {
+      if (request.encoding === undefined && deps.blobs.adopt) {
+        return adoptBytes(deps.blobs.adopt.bind(deps.blobs), request.body, request, path);
+      }
+      body = createReadStream(request.body.path);
+    } else {
+      body = request.body;
+    }
     // Без заявленной длины резерв растёт по мере прихода байтов (SPEC SE-8): иначе chunked-загрузка
     // (файлы из multipart через ingester) писала бы сверх max_size.
     const meter = new HashingMeter(request.declaredLength === undefined ? (total) => reservation.ensure(total) : undefined);
     // Обрыв или ошибка тела разрушают meter — put() тогда удаляет временный файл. Обратного
     // разрушения нет (не pipeline): отказ записи (507, ключ) не рвёт соединение, клиент получает ответ.
-    finished(request.body, (error) => {
+    finished(body, (error) => {
       if (error) meter.destroy(error);
     });
     // Ошибку meter получает put() своим pipeline, но подключается он не сразу (await mkdir): обрыв тела
     // в этот промежуток без слушателя — необработанное 'error' от pipe(), и падает весь процесс.
     meter.on('error', () => {});
-    request.body.pipe(meter);
+    body.pipe(meter);
     // Сжатие (SPEC IN-3): meter считает sha256 и размер исходных байтов, storedMeter — того, что ляжет
     // на носитель. Резерв места по-прежнему растёт по исходным байтам: сжатое не длиннее их (политика
     // ingester не сжимает несжимаемое), и max_size считается в исходных байтах, как кеш (usedBytes).
@@ -126,15 +173,16 @@ export function createFileWriter(deps: FileWriterDeps) {
     } catch (error) {
       // Остаток тела читается вхолостую, как Node делает с непрочитанным телом: ответ с ошибкой
       // доходит до клиента, соединение остаётся пригодным. После обрыва клиента это ничего не делает.
-      request.body.unpipe(meter);
-      request.body.resume();
+      body.unpipe(meter);
+      body.resume();
       throw error;
     }
     if (request.declaredLength !== undefined && meter.bytes !== request.declaredLength) {
       throw new ArtError('UPLOAD_LENGTH_MISMATCH', `Заявлено ${request.declaredLength} байт, получено ${meter.bytes}`);
     }
-    if (storedMeter === undefined || request.encoding === undefined) return { meter };
-    return { meter, stored: { encoding: request.encoding.encoding, size: storedMeter.bytes, sha256: storedMeter.digest() } };
+    const original = { size: meter.bytes, sha256: meter.digest() };
+    if (storedMeter === undefined || request.encoding === undefined) return original;
+    return { ...original, stored: { encoding: request.encoding.encoding, size: storedMeter.bytes, sha256: storedMeter.digest() } };
   }
 
   async function writeClaimed(request: WriteRequest, id: string, now: Date): Promise<{ attr: AttrRecord; seq: number }> {
@@ -153,9 +201,8 @@ export function createFileWriter(deps: FileWriterDeps) {
     }
     deps.faults.hit('se.after-wal-intent');
     try {
-      const { meter, stored } = await writeBytes(request, path, reservation);
+      const { size, sha256, stored } = await writeBytes(request, path, reservation);
       deps.faults.hit('se.after-data-rename');
-      const sha256 = meter.digest();
       const stamp = now.toISOString();
       const attr = deps.signer.sign<AttrRecord>({
         schema: ATTR_SCHEMA,
@@ -164,9 +211,9 @@ export function createFileWriter(deps: FileWriterDeps) {
         path,
         original_name: request.originalName,
         content_type: request.contentType,
-        size: meter.bytes,
+        size,
         sha256,
-        stored: stored ?? { encoding: 'identity', size: meter.bytes, sha256 },
+        stored: stored ?? { encoding: 'identity', size, sha256 },
         created_at: stamp,
         created_by: request.actor,
         updated_at: stamp,

@@ -9,11 +9,14 @@
 // Кусок подтверждается только после fsync данных и затем fsync записанного смещения (BY-6): принятое
 // смещение никогда не опережает байты на диске. Оборванный или отвергнутый кусок отбрасывается целиком
 // (файл данных обрезается до принятого смещения) — клиент tus продолжит с HEAD.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+//
+// Завершение не переписывает байты: sha256 всего файла считается на лету по мере приёма кусков, и файл
+// данных становится данными записи жёсткой ссылкой (BlobStore.adopt, порядок SE-3 сохраняется). После
+// ссылки файл данных больше не меняется: append при offset = length ничего не дописывает и не обрезает.
+import { createHash, type Hash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform, Writable } from 'node:stream';
+import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArtError, fsyncDirectory, isArtError, uuidv7, type Logger } from '@artstore/core';
 import {
@@ -61,6 +64,8 @@ interface Session {
   info: SessionInfo;
   /** Резерв места на длину загрузки (SPEC SE-8); null — завершена или резерв не удалось вернуть после рестарта. */
   reservation: Reservation | null;
+  /** sha256 принятых байтов [0, offset) по мере приёма; null — неизвестен (после рестарта SE): посчитает писатель. */
+  hash: Hash | null;
 }
 
 /** Кто обращается: владелец видит свои сессии, storage:manage на этом SE — все. */
@@ -223,10 +228,8 @@ export async function openUploadSessions(deps: UploadSessionsDeps) {
     try {
       const { attr, seq } = await deps.writer.write({
         id: info.file_id,
-        body:
-          info.length === 0
-            ? Readable.from([])
-            : createReadStream(dataPath(info.id), { start: 0, end: info.length - 1 }),
+        // copy(): digest() закрывает хеш, а неудачное завершение повторится следующим PATCH.
+        body: { path: dataPath(info.id), sha256: session.hash?.copy().digest('hex') },
         originalName: info.name,
         contentType: info.content_type,
         declaredLength: info.length,
@@ -257,6 +260,8 @@ export async function openUploadSessions(deps: UploadSessionsDeps) {
     const remaining = info.length - info.offset;
     const expected = input.checksum === undefined ? undefined : parseUploadChecksum(input.checksum);
     const hash = expected && createHash(expected.algorithm);
+    // Копия: отброшенный кусок не должен попасть в sha256 файла.
+    const running = session.hash?.copy() ?? null;
     let received = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
@@ -271,6 +276,7 @@ export async function openUploadSessions(deps: UploadSessionsDeps) {
           return;
         }
         hash?.update(chunk);
+        running?.update(chunk);
         callback(null, chunk);
       },
     });
@@ -296,7 +302,9 @@ export async function openUploadSessions(deps: UploadSessionsDeps) {
     } finally {
       await handle.close();
     }
+    // Смещение и sha256 в памяти меняются вместе: хеш всегда покрывает ровно [0, offset).
     info.offset += received;
+    session.hash = running;
     await writeInfo(sessionDir(info.id), info);
   }
 
@@ -317,7 +325,7 @@ export async function openUploadSessions(deps: UploadSessionsDeps) {
         await rm(dir, { recursive: true, force: true });
         continue;
       }
-      const session: Session = { info, reservation: null };
+      const session: Session = { info, reservation: null, hash: null };
       if (info.finished_at === null) {
         session.reservation = await deps.capacity.reserve(info.length).catch((error: unknown) => {
           deps.logger.warn({ err: error, upload_id: info.id }, 'upload_session_reservation_lost');
@@ -366,7 +374,7 @@ export async function openUploadSessions(deps: UploadSessionsDeps) {
         ...(input.encoding === undefined ? {} : { encoding: input.encoding }),
       };
       const dir = sessionDir(info.id);
-      const session: Session = { info, reservation };
+      const session: Session = { info, reservation, hash: createHash('sha256') };
       try {
         await mkdir(dir);
         await (await open(join(dir, DATA_FILE), 'wx')).close();
