@@ -58,3 +58,14 @@ export const METADATA_PATCH_BODY_SCHEMA = {
     custom: { type: 'object', additionalProperties: { type: 'string' } },
   },
 } as const;
+
+/** Параметры удаления (SPEC IN-5, SE-9): причина обязательна; override_retention — досрочно, право files:purge. */
+export const DELETE_FILE_QUERY_SCHEMA = {
+  type: 'object',
+  required: ['reason'],
+  additionalProperties: false,
+  properties: {
+    reason: { type: 'string', minLength: 1, maxLength: 1024 },
+    override_retention: { type: 'boolean', default: false },
+  },
+} as const;

@@ -11,7 +11,7 @@ import {
   type AuditClient,
   type Principal,
 } from '@artstore/core';
-import { METADATA_PATCH_BODY_SCHEMA } from '@artstore/contracts';
+import { DELETE_FILE_QUERY_SCHEMA, METADATA_PATCH_BODY_SCHEMA } from '@artstore/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FileLocator, LocatedFile } from '../domain/file-locator.js';
 import type { OperationMetrics } from '../domain/operation-metrics.js';
@@ -98,15 +98,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
           'Удаление файла (только режим edit, срок хранения соблюдается): надгробие, байты — фоновой очисткой',
         tags: ['files'],
         params: idParams,
-        querystring: {
-          type: 'object',
-          required: ['reason'],
-          additionalProperties: false,
-          properties: {
-            reason: { type: 'string', minLength: 1, maxLength: 1024 },
-            override_retention: { type: 'boolean', default: false },
-          },
-        },
+        querystring: DELETE_FILE_QUERY_SCHEMA,
       },
     },
     async (request) => {

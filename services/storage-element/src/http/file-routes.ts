@@ -11,6 +11,7 @@ import {
   type BlobStore,
 } from '@artstore/core';
 import {
+  DELETE_FILE_QUERY_SCHEMA,
   METADATA_PATCH_BODY_SCHEMA,
   normalizeMetadata,
   parseStorageEncoding,
@@ -116,15 +117,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
         summary: 'Удаление (только режим edit): надгробие в attr, байты стираются фоновой очисткой (SPEC SE-9, BY-4)',
         tags: ['files'],
         params: idParams,
-        querystring: {
-          type: 'object',
-          required: ['reason'],
-          additionalProperties: false,
-          properties: {
-            reason: { type: 'string', minLength: 1, maxLength: 1024 },
-            override_retention: { type: 'boolean', default: false },
-          },
-        },
+        querystring: DELETE_FILE_QUERY_SCHEMA,
       },
     },
     async (request) => {
