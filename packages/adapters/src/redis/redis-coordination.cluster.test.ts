@@ -55,7 +55,9 @@ void describe('redis coordination в Redis Cluster', () => {
     const next = await subscriber.acquireLease(lease, 'B', 5000);
     assert.ok(next && next.token > held.token, 'счётчик выдач перешёл на новый мастер');
     // Сообщение в момент переключения может потеряться (см. redis-coordination.ts) — публикуем, пока не
-    // дойдёт, и требуем, чтобы после первого дошедшего доходили все и по порядку.
+    // дойдёт, и требуем, чтобы после первого дошедшего доходили все и по порядку. Подписку у нового
+    // мастера ioredis восстанавливает после обновления карты слотов; на загруженной машине CI это однажды
+    // заняло больше 10 с — срок 30 с.
     await waitFor(
       'сообщение после failover',
       async () => {
@@ -63,7 +65,7 @@ void describe('redis coordination в Redis Cluster', () => {
         return got.includes('после');
       },
       Boolean,
-      { timeoutMs: 10_000, intervalMs: 100 },
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
     const sent = Array.from({ length: 20 }, (_, i) => `ещё ${i}`);
     for (const message of sent) await publisher.publish(channel, message);
