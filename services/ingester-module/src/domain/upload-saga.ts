@@ -162,6 +162,9 @@ export function createUploadSagas(deps: UploadSagaDeps) {
       const fileId = uuidv7();
       const actor = actorOf(start.principal);
       let persisted = false;
+      let markPersisted!: () => void;
+      /** Строка саги записана (первая попытка передачи): после неё имеет смысл точка mid-transfer. */
+      const persistedOnce = new Promise<void>((resolve) => (markPersisted = resolve));
       let elementId: string | undefined;
       /** Последняя попытка кончилась отказом SE, после которого файла на нём точно нет. */
       let lastRefused = false;
@@ -199,6 +202,7 @@ export function createUploadSagas(deps: UploadSagaDeps) {
           }
           await row('transferring', [started], null);
           persisted = true;
+          markPersisted();
           inFlight.add(id);
           // Строка есть, байты ещё не ушли (смысл точки прежний: после reserve, до передачи).
           deps.faults.hit('ingester.saga.after-reserve');
@@ -219,8 +223,11 @@ export function createUploadSagas(deps: UploadSagaDeps) {
               done(null, chunk);
               if (!seen && chunk.length > 0) {
                 seen = true;
-                // Первые байты уже ушли к SE: смерть здесь оставляет на нём незаконченную запись.
-                setImmediate(() => deps.faults.hit('ingester.saga.mid-transfer'));
+                // Первые байты уже ушли к SE: смерть здесь оставляет на нём незаконченную запись. Буфер повтора
+                // читает тело раньше, чем строка саги записана, — точка срабатывает только после записи.
+                void persistedOnce.then(() =>
+                  setImmediate(() => deps.faults.hit('ingester.saga.mid-transfer')),
+                );
               }
             },
           });
