@@ -179,7 +179,8 @@ export function createInProcessCoordination(options: InProcessCoordinationOption
         const count = (entry === undefined ? 0 : Number(entry.value)) + 1;
         const expiresAt = entry?.expiresAt ?? now + ttlMs;
         store.kv.set(key, { value: String(count), expiresAt });
-        return { count, ttlMs: Math.ceil(expiresAt - now) };
+        // Новый срок — ровно ttlMs: (now + ttlMs) - now в числах с плавающей точкой бывает на волос больше.
+        return { count, ttlMs: entry?.expiresAt === undefined ? ttlMs : Math.ceil(expiresAt - now) };
       }),
 
     acquireLease: (name, owner, ttlMs) =>
