@@ -1,7 +1,8 @@
 // Источники GET /api/transactions ingester (SPEC AD-10): саги загрузки (IN-4), переносы (IN-6). Каждый
 // журнал — поставщик; новый добавляется одной строкой в main.ts.
 import type { TransactionStep, TransactionView } from '@artstore/contracts';
-import { ArtError } from '@artstore/core';
+import { ArtError, type AuditEventInput } from '@artstore/core';
+import type { JournalRow } from '../store/stale-rows.js';
 
 /** Транзакция и SE, которых она касается: по ним пользователь с грантом на SE видит только своё (AD-5). */
 export type ScopedTransaction = TransactionView & { elements: readonly string[] };
@@ -30,22 +31,10 @@ export const describe = (error: unknown): string =>
       ? error.message
       : String(error);
 
-/** Общие колонки журналов ingester (store/stale-rows.ts и шаги TransactionStep). */
-export interface JournalRow {
-  id: string;
-  file_id: string;
-  state: string;
-  owner: string | null;
-  started_at: string;
-  updated_at: string;
-  steps: TransactionStep[];
-  error: string | null;
-}
-
 /** Строка журнала в общем виде обзора транзакций; source — экземпляр-хозяин, если он есть. */
 export function journalTransaction(
   kind: string,
-  row: JournalRow,
+  row: JournalRow & { state: string },
   elements: readonly string[],
 ): ScopedTransaction {
   return {
@@ -60,5 +49,16 @@ export function journalTransaction(
     steps: row.steps,
     ...(row.error === null ? {} : { error: row.error }),
     elements,
+  };
+}
+
+/** Кто заказал работу журнала — для события аудита (заказавший, его адрес и запрос). */
+export function journalAuditContext(
+  row: Pick<JournalRow, 'actor' | 'ip' | 'request_id'>,
+): Pick<AuditEventInput, 'actor' | 'ip' | 'request_id'> {
+  return {
+    actor: row.actor,
+    ...(row.ip === null ? {} : { ip: row.ip }),
+    ...(row.request_id === null ? {} : { request_id: row.request_id }),
   };
 }

@@ -24,7 +24,7 @@ import type { TransferRow, TransferState, TransferStore } from '../store/transfe
 import type { CompressionPolicy } from './compression-policy.js';
 import type { IngesterFaultPoint } from './faults.js';
 import type { FileLocator } from './file-locator.js';
-import { describe, journalTransaction, step, type ScopedTransaction } from './transactions.js';
+import { describe, journalAuditContext, journalTransaction, step, type ScopedTransaction } from './transactions.js';
 import type { Resolution } from './stale-work.js';
 
 export const TRANSFER_KIND = 'transfer';
@@ -206,9 +206,7 @@ export function createTransferCoordinator(deps: TransferCoordinatorDeps) {
   ): Promise<void> {
     metrics.finished(outcome, path, row.size);
     await deps.audit.record({
-      actor: row.actor,
-      ...(row.ip === null ? {} : { ip: row.ip }),
-      ...(row.request_id === null ? {} : { request_id: row.request_id }),
+      ...journalAuditContext(row),
       action: 'file.transfer',
       target: row.file_id,
       details: {

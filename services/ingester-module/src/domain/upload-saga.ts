@@ -26,7 +26,7 @@ import type {
 import type { IngesterFaults } from './faults.js';
 import type { OperationMetrics, SagaPath } from './operation-metrics.js';
 import type { Resolution } from './stale-work.js';
-import { describe, journalTransaction, step, type ScopedTransaction } from './transactions.js';
+import { describe, journalAuditContext, journalTransaction, step, type ScopedTransaction } from './transactions.js';
 
 export const UPLOAD_SAGA_KIND = 'saga.upload';
 
@@ -122,9 +122,7 @@ export function createUploadSagas(deps: UploadSagaDeps) {
   ): Promise<boolean> {
     // Аудит — до отметки completed: смерть между ними даст повтор события при восстановлении, а не его потерю.
     await deps.audit.record({
-      actor: row.actor,
-      ...(row.ip === null ? {} : { ip: row.ip }),
-      ...(row.request_id === null ? {} : { request_id: row.request_id }),
+      ...journalAuditContext(row),
       action: 'file.upload',
       target: row.file_id,
       details: {

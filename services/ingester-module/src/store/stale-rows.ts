@@ -9,6 +9,21 @@ const iso = (value: unknown): string => new Date(value as string | Date).toISOSt
 export const json = <T>(value: unknown): T =>
   typeof value === 'string' ? (JSON.parse(value) as T) : (value as T);
 
+/** Общие колонки журналов ingester (саги загрузки, переносы): чья работа, её шаги и кто её заказал. */
+export interface JournalRow {
+  id: string;
+  file_id: string;
+  owner: string | null;
+  heartbeat_at: string;
+  started_at: string;
+  updated_at: string;
+  steps: TransactionStep[];
+  actor: AuditActor;
+  ip: string | null;
+  request_id: string | null;
+  error: string | null;
+}
+
 /** Общие колонки журналов ingester в виде строки JSON: времена — ISO, шаги и актор — объекты. */
 export function journalColumns(row: Record<string, unknown>) {
   return {

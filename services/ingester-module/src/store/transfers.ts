@@ -3,29 +3,18 @@
 // восстановление (молчал дольше stale_after), уже не может его менять.
 import type { TransactionStep } from '@artstore/contracts';
 import { ArtError, type AuditActor, type Database } from '@artstore/core';
-import { createStaleRowsStore, journalColumns, type StaleRowsStore } from './stale-rows.js';
+import { createStaleRowsStore, journalColumns, type JournalRow, type StaleRowsStore } from './stale-rows.js';
 
 export const TRANSFER_ACTIVE = ['started', 'preparing', 'prepared', 'committing', 'aborting'] as const;
 export const TRANSFER_FINISHED = ['committed', 'aborted'] as const;
 export type TransferState = (typeof TRANSFER_ACTIVE)[number] | (typeof TRANSFER_FINISHED)[number];
 
-export interface TransferRow {
-  id: string;
-  file_id: string;
+export interface TransferRow extends JournalRow {
   source: string;
   target: string;
   state: TransferState;
-  owner: string | null;
-  heartbeat_at: string;
-  started_at: string;
-  updated_at: string;
-  steps: TransactionStep[];
-  actor: AuditActor;
-  ip: string | null;
-  request_id: string | null;
   sha256: string;
   size: number;
-  error: string | null;
 }
 
 export interface NewTransfer {

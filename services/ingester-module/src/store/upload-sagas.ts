@@ -3,7 +3,13 @@
 // (молчал дольше stale_after), уже не может её менять.
 import type { TransactionStep } from '@artstore/contracts';
 import type { AuditActor, Database } from '@artstore/core';
-import { createStaleRowsStore, journalColumns, json, type StaleRowsStore } from './stale-rows.js';
+import {
+  createStaleRowsStore,
+  journalColumns,
+  json,
+  type JournalRow,
+  type StaleRowsStore,
+} from './stale-rows.js';
 
 // reserved и stored новые саги не пишут (ADR 0016), но строки прежних версий восстановление решает.
 export const UPLOAD_SAGA_ACTIVE = ['reserved', 'transferring', 'stored', 'compensating'] as const;
@@ -17,22 +23,11 @@ export interface StoredFileSummary {
   sha256: string;
 }
 
-export interface UploadSagaRow {
-  id: string;
-  file_id: string;
+export interface UploadSagaRow extends JournalRow {
   element_id: string | null;
   state: UploadSagaState;
-  owner: string | null;
-  heartbeat_at: string;
-  started_at: string;
-  updated_at: string;
-  steps: TransactionStep[];
-  actor: AuditActor;
-  ip: string | null;
-  request_id: string | null;
   name: string;
   record: StoredFileSummary | null;
-  error: string | null;
 }
 
 const TABLE = 'ingester_upload_sagas';
