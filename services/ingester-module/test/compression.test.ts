@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { brotliCompressSync, brotliDecompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import { SERVICE_BACKENDS } from '@artstore/adapters/testing';
 import type { UploadedFile, UploadResponse } from '@artstore/contracts';
 import { listFiles, rawGet, waitFor } from '@artstore/core/testing';
 import { expectProblem } from './harness.js';
-import { BACKENDS, startMultiSeStack, type MultiSeStack } from './multi-se-stack.js';
+import { startMultiSeStack, type MultiSeStack } from './multi-se-stack.js';
 
 const SE = 'se-main';
 const TIMEOUT = { timeout: 60_000 };
@@ -38,7 +39,7 @@ interface StoredAttr {
   stored: { encoding: string; size: number; sha256: string };
 }
 
-for (const backend of BACKENDS) {
+for (const backend of SERVICE_BACKENDS) {
   describe(`сжатие на лету и Content-Encoding (${backend.name})`, () => {
     let stack: MultiSeStack;
     let writer: string;

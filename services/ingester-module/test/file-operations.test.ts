@@ -3,14 +3,15 @@
 // ответ приходит клиенту как есть. Ingester пишет событие аудита с адресом клиента и считает исходы.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { SERVICE_BACKENDS } from '@artstore/adapters/testing';
 import type { FileRecord, UploadResponse } from '@artstore/contracts';
 import { captureAuditEvents, type CapturedAuditEvents } from '@artstore/core/testing';
 import { expectProblem } from './harness.js';
-import { BACKENDS, counterValue, startMultiSeStack, type MultiSeStack } from './multi-se-stack.js';
+import { counterValue, startMultiSeStack, type MultiSeStack } from './multi-se-stack.js';
 
 const TIMEOUT = { timeout: 30_000 };
 
-for (const backend of BACKENDS) {
+for (const backend of SERVICE_BACKENDS) {
   describe(`удаление и правка метаданных через ingester (${backend.name})`, () => {
     let stack: MultiSeStack;
     let audit: CapturedAuditEvents;

@@ -9,21 +9,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createInProcessCoordination,
-  createInProcessJobQueue,
-  createPostgresDatabase,
-  createRedisCoordination,
-} from '@artstore/adapters';
-import {
-  createThrowawayPostgres,
-  deleteKeysWithPrefix,
-  testRedisUrl,
-  uniqueTestPrefix,
-} from '@artstore/adapters/testing';
+import { createInProcessJobQueue } from '@artstore/adapters';
+import type { ServiceBackend } from '@artstore/adapters/testing';
 import {
   publishDiscoveryDocument,
-  type Coordination,
   type Database,
   type DiscoveryElement,
   type JobQueue,
@@ -37,42 +26,10 @@ import {
   createTestTokenIssuer,
   listFiles,
   waitFor,
-  type CleanupStack,
   type TestTokenIssuer,
 } from '@artstore/core/testing';
 import { lastSeq, startTestStorageElement, type TestStorageElement } from '@artstore/storage-element/testing';
 import { startTestIngester } from './harness.js';
-
-export interface Backend {
-  name: string;
-  /** Координация ingester (в ней документ обнаружения) и, для PostgreSQL, общая БД всех SE. */
-  open(cleanup: CleanupStack): Promise<{ coordination: Coordination; sharedDb?: Database }>;
-}
-
-export const BACKENDS: Backend[] = [
-  {
-    name: 'PGlite, координация в процессе',
-    open(cleanup) {
-      const coordination = createInProcessCoordination();
-      cleanup.defer(() => coordination.close());
-      return Promise.resolve({ coordination });
-    },
-  },
-  {
-    name: 'PostgreSQL, Redis',
-    async open(cleanup) {
-      const pg = await createThrowawayPostgres('ingester_se_selection');
-      cleanup.defer(() => pg.drop());
-      const sharedDb = createPostgresDatabase(pg.options);
-      cleanup.defer(() => sharedDb.close());
-      const keyPrefix = uniqueTestPrefix('ingester-se');
-      cleanup.defer(() => deleteKeysWithPrefix(testRedisUrl(), keyPrefix));
-      const coordination = createRedisCoordination({ url: testRedisUrl(), keyPrefix });
-      cleanup.defer(() => coordination.close());
-      return { coordination, sharedDb };
-    },
-  },
-];
 
 export interface SeSpec {
   id: string;
@@ -116,14 +73,14 @@ export interface MultiSeStack {
 }
 
 export async function startMultiSeStack(
-  backend: Backend,
+  backend: ServiceBackend,
   specs: readonly SeSpec[],
   ingester: Record<string, unknown>,
 ): Promise<MultiSeStack> {
   const workDir = await mkdtemp(join(tmpdir(), 'artstore-ingester-se-'));
   return buildWithCleanup(async (cleanup) => {
     cleanup.defer(() => rm(workDir, { recursive: true, force: true }));
-    const { coordination, sharedDb } = await backend.open(cleanup);
+    const { coordination, sharedDb } = await backend.open(cleanup, 'ingester_se_selection');
     const issuer = await createTestTokenIssuer();
     cleanup.defer(() => issuer.close());
     const { logger, text } = createMemoryLogger('warn');

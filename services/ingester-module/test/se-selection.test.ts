@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SERVICE_BACKENDS } from '@artstore/adapters/testing';
 import type { UploadedFile, UploadResponse } from '@artstore/contracts';
 import { listFiles, waitFor } from '@artstore/core/testing';
 import { uploadOk } from '@artstore/storage-element/testing';
 import { expectProblem } from './harness.js';
-import { BACKENDS, counterValue, startMultiSeStack, type MultiSeStack } from './multi-se-stack.js';
+import { counterValue, startMultiSeStack, type MultiSeStack } from './multi-se-stack.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -18,7 +19,7 @@ const TIMEOUT = { timeout: 30_000 };
 const SMALL_MAX = 256 * KiB;
 const REPLAY_BUFFER = 64 * KiB;
 
-for (const backend of BACKENDS) {
+for (const backend of SERVICE_BACKENDS) {
   describe(`выбор SE для загрузки (${backend.name})`, () => {
     let stack: MultiSeStack;
     let writer: string;

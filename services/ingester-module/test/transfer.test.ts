@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SERVICE_BACKENDS, type ServiceBackend } from '@artstore/adapters/testing';
 import { createInProcessJobQueue } from '@artstore/adapters';
 import type { FileRecord } from '@artstore/contracts';
 import {
@@ -27,13 +28,7 @@ import { startStaleWork } from '../src/domain/stale-work.js';
 import { createStorageElementPool } from '../src/domain/storage-elements.js';
 import { createTransferCoordinator, createTransferMetrics } from '../src/domain/transfer-coordinator.js';
 import { createTransferStore } from '../src/store/transfers.js';
-import {
-  BACKENDS,
-  counterValue,
-  startMultiSeStack,
-  type Backend,
-  type MultiSeStack,
-} from './multi-se-stack.js';
+import { counterValue, startMultiSeStack, type MultiSeStack } from './multi-se-stack.js';
 
 const expectProblem = expectProblemWith({ type: true });
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -45,7 +40,7 @@ type AttrOnDisk = {
   transfer?: { id: string; source: string; target: string; committed_at: string | null };
 };
 
-function transferSuite(backend: Backend) {
+function transferSuite(backend: ServiceBackend) {
   describe(`ingester: перенос между SE (${backend.name})`, () => {
     let stack: MultiSeStack;
     // se-a, se-b — обычные; se-ro — принимает только чтение (отказ prepare); se-dead — останавливается.
@@ -367,4 +362,4 @@ function transferSuite(backend: Backend) {
   });
 }
 
-for (const backend of BACKENDS) transferSuite(backend);
+for (const backend of SERVICE_BACKENDS) transferSuite(backend);

@@ -5,12 +5,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { SERVICE_BACKENDS } from '@artstore/adapters/testing';
 import type { SourceTransactions, UploadResponse } from '@artstore/contracts';
 import { uuidv7, type RunningService } from '@artstore/core';
 import { captureAuditEvents, waitFor, type CapturedAuditEvents } from '@artstore/core/testing';
 import { uploadOk } from '@artstore/storage-element/testing';
 import { expectProblem } from './harness.js';
-import { BACKENDS, counterValue, startMultiSeStack, type MultiSeStack } from './multi-se-stack.js';
+import { counterValue, startMultiSeStack, type MultiSeStack } from './multi-se-stack.js';
 
 const TIMEOUT = { timeout: 60_000 };
 /** Быстрое восстановление: брошенной сага считается через секунду молчания. */
@@ -26,7 +27,7 @@ interface SagaRow {
   error: string | null;
 }
 
-for (const backend of BACKENDS) {
+for (const backend of SERVICE_BACKENDS) {
   describe(`сага загрузки (${backend.name})`, () => {
     let stack: MultiSeStack;
     let audit: CapturedAuditEvents;

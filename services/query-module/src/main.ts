@@ -17,7 +17,8 @@ import {
   type ServiceRuntime,
 } from '@artstore/core';
 import { createChangeFollower } from './domain/change-follower.js';
-import { registerQueryRoutes } from './http/query-routes.js';
+import { registerFileRoutes } from './http/file-routes.js';
+import { registerSearchRoutes } from './http/search-routes.js';
 import { createFileIndex } from './store/file-index.js';
 import { queryMigrations } from './store/migrations.js';
 
@@ -27,7 +28,10 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
   const { config, db, coordination } = runtime;
   const logger = runtime.logger.child({ service: QUERY_MODULE });
   if (!config.auth.client) {
-    throw new ArtError('CONFIG_INVALID', 'auth.client: query-module читает ленты SE от имени сервисной учётной записи (client_id, client_secret)');
+    throw new ArtError(
+      'CONFIG_INVALID',
+      'auth.client: query-module читает ленты SE от имени сервисной учётной записи (client_id, client_secret)',
+    );
   }
   await runMigrations(db, QUERY_MODULE, queryMigrations);
 
@@ -46,7 +50,10 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
     discovery,
     async (refs) => {
       const elements = new Map(
-        refs.map((ref) => [ref.id, createServiceClient({ baseUrl: ref.url, name: ref.id, getToken: () => tokens.token() })]),
+        refs.map((ref) => [
+          ref.id,
+          createServiceClient({ baseUrl: ref.url, name: ref.id, getToken: () => tokens.token() }),
+        ]),
       );
       const follower = createChangeFollower({
         elements: [...elements].map(([id, client]) => ({ id, client })),
@@ -79,13 +86,15 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
       index: async () => {
         const { elements, follower } = followed.current;
         return Object.fromEntries(
-          await Promise.all([...elements.keys()].map(async (id) => [id, { last_seq: await follower.position(id) }] as const)),
+          await Promise.all(
+            [...elements.keys()].map(async (id) => [id, { last_seq: await follower.position(id) }] as const),
+          ),
         );
       },
     },
     ...serverOptionsFrom(config, coordination),
   });
-  registerQueryRoutes(app, {
+  const routeDeps = {
     index,
     get follower() {
       return followed.current.follower;
@@ -96,7 +105,9 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
     consistencyWaitMs: config.query.consistency_wait_ms,
     // Выдачи байтов — в журнал аудита через очередь `audit` (SPEC AD-9).
     audit: createAuditClient({ jobs: runtime.jobs, service: QUERY_MODULE, logger }),
-  });
+  };
+  registerSearchRoutes(app, routeDeps);
+  registerFileRoutes(app, routeDeps);
   return listen(QUERY_MODULE, app, config.services.query, async () => {
     await followed.close();
     await discovery.close();

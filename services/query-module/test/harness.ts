@@ -15,9 +15,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInProcessCoordination } from '@artstore/adapters';
+import { SERVICE_BACKENDS, type ServiceBackend } from '@artstore/adapters/testing';
 import { formatConsistencyToken, type FileMetadata, type UploadedFile } from '@artstore/contracts';
 import { loadConfig, type JobQueue } from '@artstore/core';
-import { buildWithCleanup, createMemoryLogger, createTestTokenIssuer, expectProblemWith, type TestTokenIssuer } from '@artstore/core/testing';
+import {
+  buildWithCleanup,
+  createMemoryLogger,
+  createTestTokenIssuer,
+  expectProblemWith,
+  type TestTokenIssuer,
+} from '@artstore/core/testing';
 import { lastSeq, startTestStorageElement, uploadOk } from '@artstore/storage-element/testing';
 import { startQueryModule } from '../src/index.js';
 
@@ -30,6 +37,8 @@ export interface QueryStackOptions {
   sharedCoordination: boolean;
   pollIntervalMs: number;
   consistencyWaitMs: number;
+  /** Набор портов; по умолчанию встроенный (PGlite, координация в процессе). */
+  backend?: ServiceBackend;
 }
 
 export interface QueryStack {
@@ -48,7 +57,10 @@ export interface QueryStack {
 }
 
 /** Конечный пункт client_credentials admin-module (SPEC §9 POST /api/auth/token) — только для query-module. */
-async function startTokenEndpoint(issuer: TestTokenIssuer, onRequest: () => void): Promise<{ url: string; server: Server }> {
+async function startTokenEndpoint(
+  issuer: TestTokenIssuer,
+  onRequest: () => void,
+): Promise<{ url: string; server: Server }> {
   const server = createServer((request, response) => {
     let body = '';
     request.setEncoding('utf8');
@@ -71,13 +83,27 @@ async function startTokenEndpoint(issuer: TestTokenIssuer, onRequest: () => void
           credentials.client_id !== CLIENT_ID ||
           credentials.client_secret !== CLIENT_SECRET
         ) {
-          response.writeHead(401, { 'content-type': 'application/problem+json' }).end('{"code":"AUTH_INVALID_CREDENTIALS"}');
+          response
+            .writeHead(401, { 'content-type': 'application/problem+json' })
+            .end('{"code":"AUTH_INVALID_CREDENTIALS"}');
           return;
         }
-        const token = await issuer.mint({ sub: CLIENT_ID, name: CLIENT_ID, kind: 'service', roles: ['indexer'] });
+        const token = await issuer.mint({
+          sub: CLIENT_ID,
+          name: CLIENT_ID,
+          kind: 'service',
+          roles: ['indexer'],
+        });
         response
           .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 600, password_change_required: false }));
+          .end(
+            JSON.stringify({
+              access_token: token,
+              token_type: 'Bearer',
+              expires_in: 600,
+              password_change_required: false,
+            }),
+          );
       })();
     });
   });
@@ -97,9 +123,22 @@ export async function startQueryStack(options: QueryStackOptions): Promise<Query
     const { logger, text } = createMemoryLogger('warn');
 
     // Одна БД на SE и query, как в `start all`: PGlite поднимается секунды, вторая удвоила бы время.
-    const se = await startTestStorageElement({ elementId: ELEMENT_ID, issuer, dataDir: workDir, basePath: join(workDir, 'se'), logger });
+    // На PostgreSQL таблицы SE — с префиксом se_ в той же одноразовой базе, что и индекс query.
+    const backend = await (options.backend ?? SERVICE_BACKENDS[0]!).open(cleanup, 'query_stack');
+    const se = await startTestStorageElement({
+      elementId: ELEMENT_ID,
+      issuer,
+      dataDir: workDir,
+      basePath: join(workDir, 'se'),
+      logger,
+      shared: backend.sharedDb
+        ? { db: backend.sharedDb, tablePrefix: 'se_', coordination: backend.coordination }
+        : undefined,
+    });
     cleanup.defer(() => se.close());
-    const queryCoordination = options.sharedCoordination ? se.backends.coordination : createInProcessCoordination();
+    const queryCoordination = options.sharedCoordination
+      ? se.backends.coordination
+      : createInProcessCoordination();
     if (!options.sharedCoordination) cleanup.defer(() => queryCoordination.close());
 
     // Порт 0: адрес выдаёт система при listen — без гонки «проверили, что свободен, а занял другой».
@@ -114,7 +153,12 @@ export async function startQueryStack(options: QueryStackOptions): Promise<Query
         query: { poll_interval_ms: options.pollIntervalMs, consistency_wait_ms: options.consistencyWaitMs },
       },
     });
-    const query = await startQueryModule({ config: queryConfig, logger, ...se.backends, coordination: queryCoordination });
+    const query = await startQueryModule({
+      config: queryConfig,
+      logger,
+      ...se.backends,
+      coordination: queryCoordination,
+    });
     cleanup.defer(() => query.stop());
 
     return {
@@ -158,7 +202,9 @@ export function seLastSeq(stack: QueryStack): Promise<number> {
 /** Позиция индекса query по SE из /health/ready (SPEC QR-1: отставание видно в готовности). */
 export async function indexedSeq(stack: QueryStack): Promise<number> {
   const response = await fetch(`${stack.queryUrl}/health/ready`);
-  const body = (await response.json()) as { checks: { index?: { status: string; detail?: Record<string, { last_seq: number }> } } };
+  const body = (await response.json()) as {
+    checks: { index?: { status: string; detail?: Record<string, { last_seq: number }> } };
+  };
   assert.equal(response.status, 200, JSON.stringify(body));
   const seq = body.checks.index?.detail?.[ELEMENT_ID]?.last_seq;
   assert.equal(typeof seq, 'number', JSON.stringify(body));
@@ -172,7 +218,8 @@ export async function waitIndexed(stack: QueryStack, seq: number, timeoutMs: num
     const current = await indexedSeq(stack);
     const elapsed = performance.now() - started;
     if (current >= seq) return elapsed;
-    if (elapsed > timeoutMs) assert.fail(`индекс не дошёл до seq ${seq} за ${timeoutMs} мс (сейчас ${current})`);
+    if (elapsed > timeoutMs)
+      assert.fail(`индекс не дошёл до seq ${seq} за ${timeoutMs} мс (сейчас ${current})`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
