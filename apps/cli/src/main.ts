@@ -4,6 +4,7 @@ import { isArtError, readClientEnv } from '@artstore/core';
 import { CliError, connect, type ApiClient } from './client.js';
 import { downloadFile, searchFiles, uploadFiles } from './commands/files.js';
 import { runAuditExport, runAuditPublicKey, runAuditVerify, type AuditCommandOptions, type AuditVerifyCommandOptions } from './commands/audit.js';
+import { reindexQuery } from './commands/query.js';
 import { runSeRebuild } from './commands/se.js';
 import { runStart, STARTABLE, type Startable } from './commands/start.js';
 
@@ -98,6 +99,21 @@ withConnection(program.command('search'))
       process.stdout.write(`${item.id}  ${String(item.size).padStart(12)}  ${item.created_at}  ${item.name}\n`);
     }
     process.stdout.write(`Найдено: ${result.total}\n`);
+  });
+
+const query = program.command('query').description('Глобальный индекс query-module');
+withConnection(query.command('reindex'))
+  .description('Перестроить индекс с нуля из лент SE (поиск отвечает всё время; право storage:manage)')
+  .option('--wait', 'дождаться окончания перестроения')
+  .option('--timeout <ms>', 'сколько ждать с --wait', '600000')
+  .action(async (options: ConnectionOptions & { wait?: boolean; timeout: string }) => {
+    const result = await withClient(options, (client) =>
+      reindexQuery(client, { wait: options.wait, timeoutMs: Number(options.timeout) }, (status) => {
+        const left = Object.entries(status.elements).filter(([, e]) => e.rebuilding);
+        if (left.length > 0) process.stderr.write(`перестраивается: ${left.map(([id, e]) => `${id} ${e.last_seq}/${e.head_seq}`).join(', ')}\n`);
+      }),
+    );
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   });
 
 withConnection(program.command('download'))

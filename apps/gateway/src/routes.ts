@@ -24,6 +24,7 @@ export function upstreamFor(method: string, path: string): Upstream | undefined 
       return 'ingester';
     case 'search':
     case 'links':
+    case 'index':
       return 'query';
     default:
       return undefined;

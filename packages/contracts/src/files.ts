@@ -54,10 +54,33 @@ export interface ChangesResponse {
   last_seq: number;
 }
 
+/** Подсветка совпадений (SPEC QR-2): текст экранирован от HTML, совпадения — в <mark>…</mark>. */
+export interface SearchHighlight {
+  name?: string;
+  description?: string;
+}
+
+export type SearchItem = FileRecord & { highlight?: SearchHighlight };
+
+export type SearchSort = 'relevance' | 'created_at' | 'name' | 'size';
+export type SearchOrder = 'asc' | 'desc';
+
 export interface SearchResponse {
-  items: FileRecord[];
+  items: SearchItem[];
   next_cursor: string | null;
   total: number;
+  /** false — total оценка планировщика: совпадений больше порога точного подсчёта. */
+  total_exact: boolean;
+}
+
+/** Подсказка (SPEC QR-3): имя файла, тег или популярный запрос. */
+export interface SearchSuggestion {
+  kind: 'name' | 'tag' | 'query';
+  text: string;
+}
+
+export interface SuggestResponse {
+  suggestions: SearchSuggestion[];
 }
 
 /** consistency_token = «<element_id>:<seq>». */

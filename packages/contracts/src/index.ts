@@ -6,3 +6,6 @@ export * from './storage-elements.js';
 export * from './storage-encoding.js';
 export * from './transactions.js';
 export * from './uploads.js';
+export * from './links.js';
+export * from './index-status.js';
+export * from './verify.js';

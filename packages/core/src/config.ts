@@ -457,6 +457,10 @@ export const configSchema = z.strictObject({
       poll_interval_ms: int(50).default(2000),
       consistency_wait_ms: int(0, 60_000).default(5000),
       change_batch_size: int(1, 10_000).default(500),
+      /** Кеш чтений индекса (SPEC QR-5): записей в LRU процесса (0 — без него) и срок жизни записи в обоих слоях. */
+      cache: z
+        .strictObject({ local_entries: int(0, 1_000_000).default(10_000), ttl_ms: int(1000, 86_400_000).default(60_000) })
+        .prefault({}),
     })
     .prefault({}),
   /**

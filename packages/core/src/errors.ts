@@ -92,6 +92,10 @@ export const errorCatalog = {
   RANGE_NOT_SATISFIABLE: { status: 416, title: 'Запрошенный диапазон недостижим' },
   PRECONDITION_FAILED: { status: 412, title: 'Условие запроса не выполнено' },
   PRECONDITION_REQUIRED: { status: 428, title: 'Нужен заголовок If-Match с версией' },
+  // Временные ссылки (SPEC QR-6)
+  LINK_INVALID: { status: 401, title: 'Ссылка на скачивание недействительна' },
+  LINK_EXPIRED: { status: 410, title: 'Срок ссылки на скачивание истёк' },
+  LINK_USED: { status: 410, title: 'Одноразовая ссылка на скачивание уже использована' },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -17,9 +17,18 @@ import {
   type ServiceRuntime,
 } from '@artstore/core';
 import { createChangeFollower } from './domain/change-follower.js';
+import { createIndexMetrics } from './domain/index-metrics.js';
+import { createRecordCache, withCachedRecords } from './domain/record-cache.js';
+import { createLinkSigner } from './domain/links.js';
+import { createDownloadMetrics } from './http/download-proxy.js';
 import { registerFileRoutes } from './http/file-routes.js';
+import { registerIndexRoutes } from './http/index-routes.js';
+import { registerLinkRoutes } from './http/link-routes.js';
 import { registerSearchRoutes } from './http/search-routes.js';
+import { registerVerifyRoutes } from './http/verify-routes.js';
 import { createFileIndex } from './store/file-index.js';
+import { createSearchIndex } from './store/search-index.js';
+import { createLinkStore } from './store/link-store.js';
 import { queryMigrations } from './store/migrations.js';
 
 export const QUERY_MODULE = 'query-module';
@@ -41,7 +50,20 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
     clientSecret: config.auth.client.client_secret,
   });
   const index = createFileIndex(db);
+  const search = createSearchIndex(db, { logger });
   const metrics = createServiceMetrics(QUERY_MODULE);
+  // Кеш чтений (SPEC QR-5) и отставание индекса (QR-1); follower меняет поколение кеша после каждой пачки.
+  const cache = createRecordCache({
+    coordination,
+    registry: metrics.registry,
+    logger,
+    localEntries: config.query.cache.local_entries,
+    ttlMs: config.query.cache.ttl_ms,
+  });
+  const indexMetrics = createIndexMetrics(metrics.registry, () => followed.current.follower.statuses());
+  const linkStore = createLinkStore(db);
+  // Ключ подписи временных ссылок — один на все экземпляры query (SPEC QR-6), создаётся при первом старте.
+  const linkSigner = createLinkSigner(await linkStore.signingKeys());
   // Список SE — из обнаружения (SPEC AD-8). При смене состава или адресов клиенты SE и следование лентам
   // пересобираются; курсоры лент — в БД, так что пересборка ничего не теряет.
   const discovery = discoveryFromConfig({ config, coordination, logger }, QUERY_MODULE, metrics.registry);
@@ -58,6 +80,8 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
       const follower = createChangeFollower({
         elements: [...elements].map(([id, client]) => ({ id, client })),
         index,
+        cache,
+        metrics: indexMetrics,
         coordination,
         logger,
         pollIntervalMs: config.query.poll_interval_ms,
@@ -86,16 +110,16 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
       index: async () => {
         const { elements, follower } = followed.current;
         return Object.fromEntries(
-          await Promise.all(
-            [...elements.keys()].map(async (id) => [id, { last_seq: await follower.position(id) }] as const),
-          ),
+          await Promise.all([...elements.keys()].map(async (id) => [id, await follower.status(id)] as const)),
         );
       },
     },
     ...serverOptionsFrom(config, coordination),
   });
   const routeDeps = {
-    index,
+    index: withCachedRecords(index, cache),
+    search,
+    cache,
     get follower() {
       return followed.current.follower;
     },
@@ -105,11 +129,18 @@ export async function startQueryModule(runtime: ServiceRuntime): Promise<Running
     consistencyWaitMs: config.query.consistency_wait_ms,
     // Выдачи байтов — в журнал аудита через очередь `audit` (SPEC AD-9).
     audit: createAuditClient({ jobs: runtime.jobs, service: QUERY_MODULE, logger }),
+    downloads: createDownloadMetrics(metrics.registry),
+    linkSigner,
+    linkStore,
   };
   registerSearchRoutes(app, routeDeps);
   registerFileRoutes(app, routeDeps);
+  registerIndexRoutes(app, routeDeps);
+  registerVerifyRoutes(app, routeDeps);
+  registerLinkRoutes(app, routeDeps);
   return listen(QUERY_MODULE, app, config.services.query, async () => {
     await followed.close();
     await discovery.close();
+    await search.close();
   });
 }

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { createInProcessCoordination } from '@artstore/adapters';
 import { SERVICE_BACKENDS, type ServiceBackend } from '@artstore/adapters/testing';
 import { formatConsistencyToken, type FileMetadata, type UploadedFile } from '@artstore/contracts';
-import { loadConfig, type JobQueue } from '@artstore/core';
+import { loadConfig, type Coordination, type Database, type JobQueue } from '@artstore/core';
 import {
   buildWithCleanup,
   createMemoryLogger,
@@ -39,6 +39,8 @@ export interface QueryStackOptions {
   consistencyWaitMs: number;
   /** Набор портов; по умолчанию встроенный (PGlite, координация в процессе). */
   backend?: ServiceBackend;
+  /** storage.mode SE (SPEC SE-7); по умолчанию edit. rw — чтобы перевести SE через API в ro и ar. */
+  seMode?: 'edit' | 'rw';
 }
 
 export interface QueryStack {
@@ -46,11 +48,19 @@ export interface QueryStack {
   /** Токен с ролью admin (загрузка на SE напрямую, чтение ленты). */
   adminToken: string;
   seUrl: string;
+  /** Корень хранилища SE на диске: байты и attr-файл лежат по record.path от него (порча в тестах QR-7). */
+  seBasePath: string;
   queryUrl: string;
+  /** Ещё один экземпляр query на той же БД и координации (кеш и перестроение на нескольких экземплярах). */
+  startQueryInstance(): Promise<string>;
+  /** Координация query: тесты публикуют в неё события SE (голова ленты, SPEC QR-1). */
+  coordination: Coordination;
   /** Сколько раз query-module запрашивал сервисный токен. */
   readonly tokenRequests: number;
   /** Очередь задач, общая SE и query: в ней события аудита (SPEC AD-9). */
   jobs: JobQueue;
+  /** БД query-module (общая с SE): тесты поиска кладут в индекс строки других SE (SPEC QR-8). */
+  db: Database;
   stopStorageElement(): Promise<void>;
   logs(): string;
   close(): Promise<void>;
@@ -130,6 +140,7 @@ export async function startQueryStack(options: QueryStackOptions): Promise<Query
       issuer,
       dataDir: workDir,
       basePath: join(workDir, 'se'),
+      mode: options.seMode,
       logger,
       shared: backend.sharedDb
         ? { db: backend.sharedDb, tablePrefix: 'se_', coordination: backend.coordination }
@@ -153,23 +164,26 @@ export async function startQueryStack(options: QueryStackOptions): Promise<Query
         query: { poll_interval_ms: options.pollIntervalMs, consistency_wait_ms: options.consistencyWaitMs },
       },
     });
-    const query = await startQueryModule({
-      config: queryConfig,
-      logger,
-      ...se.backends,
-      coordination: queryCoordination,
-    });
-    cleanup.defer(() => query.stop());
+    const startQuery = async () => {
+      const instance = await startQueryModule({ config: queryConfig, logger, ...se.backends, coordination: queryCoordination });
+      cleanup.defer(() => instance.stop());
+      return instance.url;
+    };
+    const queryUrl = await startQuery();
 
     return {
       issuer,
       adminToken: await issuer.mint({ name: 'tester', roles: ['admin'] }),
       seUrl: se.url,
-      queryUrl: query.url,
+      seBasePath: join(workDir, 'se'),
+      queryUrl,
+      startQueryInstance: startQuery,
+      coordination: queryCoordination,
       get tokenRequests() {
         return tokenRequests;
       },
       jobs: se.backends.jobs,
+      db: se.backends.db,
       stopStorageElement: se.stop,
       logs: text,
       close: () => cleanup.run(),

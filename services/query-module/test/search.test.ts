@@ -7,7 +7,6 @@ import { after, before, describe, it } from 'node:test';
 import type { FileRecord, SearchResponse, UploadedFile } from '@artstore/contracts';
 import { seqOf } from '@artstore/storage-element/testing';
 import {
-  ELEMENT_ID,
   expectProblem,
   startQueryStack,
   uploadToSe,
@@ -45,159 +44,9 @@ async function search(params: Record<string, string | number>): Promise<{ body: 
   return { body: JSON.parse(text) as SearchResponse, response };
 }
 
-describe('индекс и read-your-writes (QR-1, QR-4)', () => {
-  it('событие SE будит query: индекс догоняет без опроса', TIMEOUT, async () => {
-    const file = await uploadToSe(stack, 'событие.txt', 'x');
-    // Опрос раз в 60 с (первый прошёл при старте) — раньше индекс может дойти только по событию.
-    await waitIndexed(stack, seqOf(file), 5000);
-    const { body } = await search({ q: 'событие' });
-    assert.deepEqual(body.items.map((i) => i.id), [file.id]);
-  });
+// Read-your-writes (QR-4) и пробуждение событиями — test/consistency.test.ts.
 
-  it('20 раз подряд: загрузка и сразу поиск с consistency_token — файл найден каждый раз', TIMEOUT, async () => {
-    for (let i = 0; i < 20; i++) {
-      const word = `ryw${i}x${randomBytes(4).toString('hex')}`;
-      const file = await uploadToSe(stack, `${word}.txt`, `содержимое ${i}`);
-      const { body, response } = await search({ q: word, consistency_token: file.consistency_token });
-      assert.equal(response.headers.get('artstore-consistency'), null, `итерация ${i}: индекс не догнал`);
-      assert.deepEqual(body.items.map((item) => item.id), [file.id], `итерация ${i}`);
-      assert.equal(body.total, 1);
-    }
-  });
-
-  it('токен дальше ленты: ожидание ограничено consistency_wait_ms, ответ помечен stale', TIMEOUT, async () => {
-    const file = await uploadToSe(stack, 'stale.txt', 'x');
-    const started = performance.now();
-    const { response } = await search({ q: 'stale', consistency_token: `${ELEMENT_ID}:${seqOf(file) + 1000}` });
-    const elapsed = performance.now() - started;
-    assert.equal(response.headers.get('artstore-consistency'), 'stale');
-    assert.ok(elapsed >= CONSISTENCY_WAIT_MS - 50, `ответ через ${elapsed.toFixed(0)} мс — раньше срока ожидания`);
-    assert.ok(elapsed < CONSISTENCY_WAIT_MS + 2000, `ответ через ${elapsed.toFixed(0)} мс`);
-
-    // Неизвестный этому узлу SE: ждать нечего — ответ сразу, тоже stale.
-    const unknownStarted = performance.now();
-    const unknown = await search({ q: 'stale', consistency_token: 'se-elsewhere:5' });
-    assert.equal(unknown.response.headers.get('artstore-consistency'), 'stale');
-    assert.ok(performance.now() - unknownStarted < CONSISTENCY_WAIT_MS);
-  });
-
-  it('некорректный consistency_token → 400 VALIDATION_FAILED', TIMEOUT, async () => {
-    for (const token of ['abc', `${ELEMENT_ID}:`, `${ELEMENT_ID}:-1`, `${ELEMENT_ID}:1:2`, 'SE-Q:1', `${ELEMENT_ID}:1.5`, `:5`]) {
-      await expectProblem(await get(`/api/search?q=x&consistency_token=${encodeURIComponent(token)}`), 400, 'VALIDATION_FAILED');
-    }
-  });
-});
-
-describe('полнотекстовый поиск (QR-2)', () => {
-  let report: UploadedFile;
-  let annual: UploadedFile;
-
-  before(async () => {
-    report = await uploadToSe(stack, 'Отчёт о проверке.pdf', '%PDF-1.7 ru', {
-      contentType: 'application/pdf',
-      metadata: { description: 'Архивные документы предприятия' },
-    });
-    annual = await uploadToSe(stack, 'Annual report 2026.pdf', '%PDF-1.7 en', { contentType: 'application/pdf' });
-    await waitIndexed(stack, seqOf(annual), 5000);
-  });
-
-  const cases: [string, string, () => UploadedFile][] = [
-    ['отчёт', 'морфология, нижний регистр', () => report],
-    ['Отчёт', 'как в имени', () => report],
-    ['ОТЧЁТ', 'верхний регистр', () => report],
-    ['проверке', 'слово из имени', () => report],
-    ['проверка', 'другая форма слова (русская морфология)', () => report],
-    ['пров', 'подстрока имени', () => report],
-    ['документ', 'описание, «документы» → «документ»', () => report],
-    ['предприятие', 'описание, другая форма', () => report],
-    ['report', 'английское слово', () => annual],
-    ['reports', 'английская морфология (reports → report)', () => annual],
-    ['REPORT', 'регистр', () => annual],
-    ['2026', 'число из имени', () => annual],
-  ];
-  for (const [q, why, expected] of cases) {
-    it(`«${q}» находит ровно нужный файл (${why})`, TIMEOUT, async () => {
-      const { body } = await search({ q });
-      assert.deepEqual(
-        body.items.map((i) => i.name),
-        [expected().name],
-        `q=${q}: ${JSON.stringify(body.items.map((i) => i.name))}`,
-      );
-      assert.equal(body.total, 1);
-      assert.equal(body.next_cursor, null);
-      assert.deepEqual(body.items[0], stripToken(expected()));
-    });
-  }
-
-  it('ничего не найдено — пустой ответ с total 0', TIMEOUT, async () => {
-    const { body } = await search({ q: 'несуществующеесловоzzz' });
-    assert.deepEqual(body, { items: [], total: 0, next_cursor: null });
-  });
-
-  it('спецсимволы LIKE и tsquery в запросе не ломают поиск', TIMEOUT, async () => {
-    for (const q of ['%', '_', '\\', "'", '!(&|)', '"незакрытая', 'a:*']) {
-      // Ни в одном имени нет этих символов: экранирование должно искать их буквально, а не как шаблон.
-      const { body } = await search({ q });
-      assert.deepEqual(body, { items: [], total: 0, next_cursor: null }, `q=${q}`);
-    }
-  });
-});
-
-describe('пагинация курсором', () => {
-  it('limit=2 по 5 совпадениям: каждый файл ровно один раз, total на каждой странице', TIMEOUT, async () => {
-    const uploaded: UploadedFile[] = [];
-    for (let i = 1; i <= 5; i++) uploaded.push(await uploadToSe(stack, `Журнал смены ${i}.txt`, `смена ${i}`));
-    await waitIndexed(stack, seqOf(uploaded.at(-1)!), 5000);
-
-    const seen: string[] = [];
-    const pageSizes: number[] = [];
-    let cursor: string | null = null;
-    do {
-      const params: Record<string, string | number> = { q: 'журнал', limit: 2 };
-      if (cursor !== null) params.cursor = cursor;
-      const { body }: { body: SearchResponse } = await search(params);
-      assert.equal(body.total, 5);
-      pageSizes.push(body.items.length);
-      seen.push(...body.items.map((i) => i.id));
-      cursor = body.next_cursor;
-      assert.ok(pageSizes.length <= 5, 'курсор зациклился');
-    } while (cursor !== null);
-    assert.deepEqual(pageSizes, [2, 2, 1]);
-    // Новые первыми: порядок (created_at, id) по убыванию — у загрузок в одну миллисекунду решает id.
-    const expected = [...uploaded]
-      .sort((a, b) => (a.created_at === b.created_at ? a.id.localeCompare(b.id) : a.created_at.localeCompare(b.created_at)))
-      .reverse()
-      .map((f) => f.id);
-    assert.deepEqual(seen, expected);
-  });
-
-  it('испорченный курсор → 400 VALIDATION_FAILED', TIMEOUT, async () => {
-    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const bad = [
-      'мусор',
-      'bm90LWpzb24',
-      b64([1, 2]),
-      b64(['2026-01-01T00:00:00.000Z', 'not-a-uuid']),
-      b64({ created_at: '2026-01-01T00:00:00.000Z' }),
-      b64('строка'),
-      b64(null),
-      // Date.parse/new Date в V8 принимают «1», «2026-02-30» и «+010000-…», PostgreSQL — нет: нужен 400, а не 500.
-      b64(['1', randomUUID()]),
-      b64(['Tue, 99 Foo 2026', randomUUID()]),
-      b64(['2026-02-30T00:00:00.000Z', randomUUID()]),
-      b64(['+010000-01-01T00:00:00.000Z', randomUUID()]),
-    ];
-    for (const cursor of bad) {
-      await expectProblem(await get(`/api/search?q=x&cursor=${encodeURIComponent(cursor)}`), 400, 'VALIDATION_FAILED');
-    }
-  });
-
-  it('limit вне 1..200 → 400 VALIDATION_FAILED', TIMEOUT, async () => {
-    for (const limit of ['0', '201', 'abc']) {
-      await expectProblem(await get(`/api/search?q=x&limit=${limit}`), 400, 'VALIDATION_FAILED');
-    }
-  });
-});
+// Полнотекстовый поиск, фильтры, сортировки и пагинация — search-fulltext/search-filters/search-suggest.test.ts.
 
 function stripToken(file: UploadedFile): FileRecord {
   const { consistency_token: _token, ...record } = file;

@@ -8,6 +8,7 @@ import { runMigrations, uuidv7 } from '@artstore/core';
 import type { FileRecord, FileStatus } from '@artstore/contracts';
 import { queryMigrations } from '../src/store/migrations.js';
 import { createFileIndex } from '../src/store/file-index.js';
+import { createSearchIndex } from '../src/store/search-index.js';
 
 function recordOf(id: string, element: string, status: FileStatus, updatedAt: string): FileRecord {
   return {
@@ -68,11 +69,18 @@ for (const backend of testDatabaseBackends('query_transfer_index')) {
         let seq = 0;
         for (const key of order) {
           const { element, record } = entries[key];
-          await index.apply(element, [{ seq: ++seq, record }], seq);
+          await index.apply(element, [{ seq: ++seq, record }], seq, 0);
         }
         const indexed = await index.get(id);
         assert.deepEqual([indexed?.storage_element, indexed?.status], ['se-b', 'active']);
-        const found = await index.search('', 100, null);
+        const found = await createSearchIndex(database.db).search({
+          q: '',
+          sort: 'created_at',
+          order: 'desc',
+          filters: { status: 'active' },
+          limit: 100,
+          allowed: 'all',
+        });
         assert.equal(found.items.filter((item) => item.id === id).length, 1);
       });
     }

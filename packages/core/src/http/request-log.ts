@@ -4,6 +4,14 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
 const QUIET = [/^\/health\//, /^\/metrics$/, /^\/api\/changes$/];
+/** Пути, сам сегмент которых — секрет: токен временной ссылки (SPEC QR-6) действует как пароль. */
+const SECRET_SEGMENTS: readonly RegExp[] = [/^(\/api\/links\/)[^/]+/];
+
+/** Путь для журнала: без строки запроса и с замаскированными секретными сегментами. */
+export function loggablePath(url: string): string {
+  const path = url.split('?')[0]!;
+  return SECRET_SEGMENTS.reduce((masked, pattern) => masked.replace(pattern, '$1***'), path);
+}
 
 export class RequestLogController extends LogController {
   constructor() {
@@ -12,8 +20,12 @@ export class RequestLogController extends LogController {
 
   override incomingRequest(): void {}
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const path = request.url.split('?')[0]!;
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const path = loggablePath(request.url);
     const entry = {
       method: request.method,
       path,
@@ -22,7 +34,8 @@ export class RequestLogController extends LogController {
       ...(error ? { err: error } : {}),
     };
     if (error) request.log.error(entry, 'request_completed');
-    else if (QUIET.some((p) => p.test(path)) && reply.statusCode < 400) request.log.debug(entry, 'request_completed');
+    else if (QUIET.some((p) => p.test(path)) && reply.statusCode < 400)
+      request.log.debug(entry, 'request_completed');
     else request.log.info(entry, 'request_completed');
   }
 }

@@ -1,79 +1,109 @@
 // SQL глобального индекса query-module.
-import type { Database, KeysetPosition } from '@artstore/core';
+import type { Database } from '@artstore/core';
 import type { ChangeEntry, FileRecord } from '@artstore/contracts';
 
-export interface SearchPage {
-  items: FileRecord[];
-  total: number;
-  next: KeysetPosition | null;
+/** Курсор ленты SE в индексе; epoch и sweep_pending — перестроение с нуля (mark-and-sweep). */
+export interface IndexCursor {
+  last_seq: number;
+  epoch: number;
+  sweep_pending: boolean;
 }
 
 export function createFileIndex(db: Database) {
   return {
-    async cursor(elementId: string): Promise<number> {
-      const { rows } = await db.query<{ last_seq: string | number }>(
-        'select last_seq from query_cursors where element_id = $1',
+    async cursor(elementId: string): Promise<IndexCursor> {
+      const { rows } = await db.query<{ last_seq: string | number; epoch: string | number; sweep_pending: boolean }>(
+        'select last_seq, epoch, sweep_pending from query_cursors where element_id = $1',
         [elementId],
       );
-      return Number(rows[0]?.last_seq ?? 0);
+      const row = rows[0];
+      return row
+        ? { last_seq: Number(row.last_seq), epoch: Number(row.epoch), sweep_pending: row.sweep_pending }
+        : { last_seq: 0, epoch: 0, sweep_pending: false };
     },
 
-    /** Пачка изменений и новый курсор — в одной транзакции: индекс и курсор не расходятся. */
-    async apply(elementId: string, changes: readonly ChangeEntry[], lastSeq: number): Promise<void> {
-      await db.transaction(async (tx) => {
+    /** Курсоры всех SE, известных индексу (прогресс перестроения). */
+    async cursors(): Promise<Map<string, IndexCursor>> {
+      const { rows } = await db.query<{ element_id: string; last_seq: string | number; epoch: string | number; sweep_pending: boolean }>(
+        'select element_id, last_seq, epoch, sweep_pending from query_cursors order by element_id',
+      );
+      return new Map(rows.map((r) => [r.element_id, { last_seq: Number(r.last_seq), epoch: Number(r.epoch), sweep_pending: r.sweep_pending }]));
+    },
+
+    /**
+     * Пачка изменений и новый курсор — в одной транзакции: индекс и курсор не расходятся. Строки помечаются эпохой
+     * курсора; если эпоха в БД уже другая (перестроение сбросило курсор после чтения пачки), пачка не применяется —
+     * false, вызывающий перечитывает курсор.
+     */
+    async apply(elementId: string, changes: readonly ChangeEntry[], lastSeq: number, epoch: number): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ epoch: string | number }>('select epoch from query_cursors where element_id = $1 for update', [
+          elementId,
+        ]);
+        if (rows[0] && Number(rows[0].epoch) !== epoch) return false;
         for (const { seq, record } of changes) {
           await tx.query(
-            `insert into query_files (id, element_id, name, content_type, size, sha256, status, created_at, updated_at, record, change_seq)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            `insert into query_files (id, element_id, name, content_type, size, sha256, status, created_at, updated_at, record, change_seq, index_epoch)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              on conflict (id) do update set element_id = excluded.element_id, name = excluded.name,
                content_type = excluded.content_type, size = excluded.size, sha256 = excluded.sha256, status = excluded.status,
-               updated_at = excluded.updated_at, record = excluded.record, change_seq = excluded.change_seq
-             -- После переноса (SPEC IN-6) один id есть на двух SE, их ленты приходят в любом порядке: запись
-             -- другого SE заменяет строку, только если она активна, а строка нет, или обе равны и она новее.
-             where query_files.element_id = excluded.element_id
+               updated_at = excluded.updated_at, record = excluded.record, change_seq = excluded.change_seq,
+               index_epoch = excluded.index_epoch
+             -- Запись того же SE не откатывает строку назад: несколько экземпляров query применяют одну ленту, и
+             -- пачка, прочитанная раньше, может прийти после более новой. После переноса (SPEC IN-6) один id есть
+             -- на двух SE, их ленты приходят в любом порядке: запись другого SE заменяет строку, только если она
+             -- активна, а строка нет, или обе равны и она новее.
+             where (query_files.element_id = excluded.element_id and excluded.change_seq >= query_files.change_seq)
                or (excluded.status = 'active') > (query_files.status = 'active')
                or ((excluded.status = 'active') = (query_files.status = 'active') and excluded.updated_at >= query_files.updated_at)`,
             [
               record.id, elementId, record.name, record.content_type, record.size, record.sha256, record.status,
-              record.created_at, record.updated_at, JSON.stringify(record), seq,
+              record.created_at, record.updated_at, JSON.stringify(record), seq, epoch,
             ],
           );
         }
         await tx.query(
-          `insert into query_cursors (element_id, last_seq, updated_at) values ($1, $2, now())
+          `insert into query_cursors (element_id, last_seq, updated_at, epoch) values ($1, $2, now(), $3)
            on conflict (element_id) do update set last_seq = greatest(query_cursors.last_seq, excluded.last_seq), updated_at = now()`,
-          [elementId, lastSeq],
+          [elementId, lastSeq, epoch],
         );
+        return true;
+      });
+    },
+
+    /**
+     * Начало перестроения с нуля (SPEC QR-1): все курсоры — в 0 с новой общей эпохой. Строки индекса остаются и
+     * отвечают поиску, пока ленты применяются заново; их удалит sweep.
+     */
+    async reset(): Promise<{ epoch: number; elements: string[] }> {
+      const { rows } = await db.query<{ element_id: string; epoch: string | number }>(
+        `update query_cursors set last_seq = 0, sweep_pending = true, updated_at = now(),
+           epoch = (select coalesce(max(epoch), 0) + 1 from query_cursors)
+         returning element_id, epoch`,
+      );
+      return { epoch: Number(rows[0]?.epoch ?? 0), elements: rows.map((r) => r.element_id).sort() };
+    },
+
+    /**
+     * Завершение перестроения SE, чья лента дочитана в эпохе epoch: удаляет его строки, не обновлённые в этой
+     * эпохе (файлов больше нет в ленте). null — эпоха уже сменилась или уборка сделана; иначе — число удалённых.
+     */
+    async sweep(elementId: string, epoch: number): Promise<number | null> {
+      return db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ epoch: string | number; sweep_pending: boolean }>(
+          'select epoch, sweep_pending from query_cursors where element_id = $1 for update',
+          [elementId],
+        );
+        if (!rows[0] || Number(rows[0].epoch) !== epoch || !rows[0].sweep_pending) return null;
+        const deleted = await tx.query('delete from query_files where element_id = $1 and index_epoch < $2', [elementId, epoch]);
+        await tx.query('update query_cursors set sweep_pending = false, updated_at = now() where element_id = $1', [elementId]);
+        return deleted.rowCount;
       });
     },
 
     async get(id: string): Promise<FileRecord | undefined> {
       const { rows } = await db.query<{ record: FileRecord }>('select record from query_files where id = $1', [id]);
       return rows[0]?.record;
-    },
-
-    /**
-     * Поиск по имени и описанию: полнотекстовый (русская и английская морфология) или подстрока имени.
-     * Порядок — новые первыми, курсор — (created_at, id). Ранжирование, фильтры, подсказки — SPEC QR-2/QR-3.
-     */
-    async search(q: string, limit: number, after: KeysetPosition | null): Promise<SearchPage> {
-      const pattern = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const match = `status = 'active' and ($1 = '' or search @@ websearch_to_tsquery('russian', $1)
-        or search @@ websearch_to_tsquery('english', $1) or search @@ websearch_to_tsquery('simple', $1) or name ilike $2)`;
-      const { rows } = await db.query<{ record: FileRecord; created_at: Date; id: string }>(
-        `select record, created_at, id from query_files
-         where ${match} and ($3::timestamptz is null or (created_at, id) < ($3::timestamptz, $4::uuid))
-         order by created_at desc, id desc limit $5`,
-        [q, pattern, after?.at ?? null, after?.id ?? null, limit + 1],
-      );
-      const { rows: count } = await db.query<{ n: number }>(`select count(*)::int as n from query_files where ${match}`, [q, pattern]);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        items: page.map((r) => r.record),
-        total: count[0]?.n ?? 0,
-        next: rows.length > limit && last ? { at: last.created_at.toISOString(), id: last.id } : null,
-      };
     },
   };
 }

@@ -2,7 +2,12 @@
 // подпись attr-файла и строки кеша, совпадение attr-файла со строкой кеша. Только читает: история
 // fixity пишется scrub'ом по расписанию — иначе любой читатель мог бы раздувать attr и ленту изменений.
 import { ArtError, type BlobStore } from '@artstore/core';
-import type { FileStatus } from '@artstore/contracts';
+import type {
+  VerifyCheck,
+  VerifyCheckName as CheckName,
+  VerifyReport,
+  VerifyVerdict,
+} from '@artstore/contracts';
 import type { FileCache } from '../store/file-cache.js';
 import { attrDigest, type AttrRecord } from './attr.js';
 import { verifyAttrSignature, type PublicSigningKey } from './attr-signing.js';
@@ -12,25 +17,8 @@ import type { ModeController } from './mode-controller.js';
 import { ATTR_SUFFIX } from './naming.js';
 import { readAttr } from './rebuild.js';
 
-type CheckName = 'cache_signature' | 'attr_file' | 'attr_signature' | 'cache_row' | 'data_file' | 'size' | 'sha256';
-
-export type VerifyVerdict = 'ok' | 'archived' | 'missing' | 'corrupted' | 'signature_invalid' | 'attr_invalid' | 'cache_stale';
-
-export interface VerifyCheck {
-  name: CheckName;
-  ok: boolean;
-  expected: unknown;
-  actual: unknown;
-}
-
-export interface VerifyReport {
-  id: string;
-  verdict: VerifyVerdict;
-  /** Статус по проверенной записи; байты удалённого файла не проверяются. */
-  status: FileStatus;
-  checks: VerifyCheck[];
-  checked_at: string;
-}
+// Форма отчёта — контракт с query-module и клиентами (@artstore/contracts).
+export type { VerifyCheck, VerifyReport, VerifyVerdict } from '@artstore/contracts';
 
 /** Вердикт — по самой тяжёлой проваленной проверке: сначала байты, потом подписи, потом кеш. */
 const VERDICTS: ReadonlyArray<readonly [CheckName, VerifyVerdict]> = [
