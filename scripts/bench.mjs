@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const BENCHMARKS = ['transfer', 'se', 'ingest', 'compression', 'auth', 'audit'];
+const BENCHMARKS = ['transfer', 'se', 'ingest', 'compression', 'auth', 'audit', 'search', 'query'];
 
 const args = process.argv.slice(2);
 if (args[0] === '--help' || args[0] === '-h') {

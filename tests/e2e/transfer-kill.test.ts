@@ -7,8 +7,6 @@
 // для восстановления (client_credentials, ADR 0011) выдаёт его же ключом маленький эндпоинт в процессе теста.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +21,7 @@ import {
   freePort,
   waitFor,
   type TestTokenIssuer,
+  startTokenEndpoint,
 } from '@artstore/core/testing';
 import { uploadOk } from '@artstore/storage-element/testing';
 import { stringify } from 'yaml';
@@ -32,34 +31,6 @@ import { prepareSeNode, spawnSe, waitReady, type SeNode } from './se-crash-kit.j
 const CLIENT_ID = 'ingester-module';
 const CLIENT_SECRET = randomBytes(18).toString('base64url');
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-
-/** /api/auth/token (client_credentials): токен сервиса с ролью admin, подписанный тестовым издателем. */
-async function startTokenEndpoint(issuer: TestTokenIssuer): Promise<{ url: string; server: Server }> {
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const grant = JSON.parse(body || '{}') as { client_id?: string; client_secret?: string };
-      if (
-        request.url !== '/api/auth/token' ||
-        grant.client_id !== CLIENT_ID ||
-        grant.client_secret !== CLIENT_SECRET
-      ) {
-        response.writeHead(401, { 'content-type': 'application/json' }).end('{}');
-        return;
-      }
-      void issuer
-        .mint({ name: CLIENT_ID, kind: 'service', roles: ['admin'] })
-        .then((token) =>
-          response
-            .writeHead(200, { 'content-type': 'application/json' })
-            .end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 600 })),
-        );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
 
 describe('ingester: kill -9 координатора переноса и восстановление (SPEC IN-6)', { timeout: 240_000 }, () => {
   const cleanup = new CleanupStack();
@@ -87,8 +58,9 @@ describe('ingester: kill -9 координатора переноса и вос�
     cleanup.defer(() => pg.drop());
     journal = createPostgresDatabase(pg.options);
     cleanup.defer(() => journal.close());
-    const tokens = await startTokenEndpoint(issuer);
-    cleanup.defer(() => new Promise<void>((resolve) => tokens.server.close(() => resolve())));
+    // Токен сервиса для восстановления (client_credentials, ADR 0011) — с ролью admin, подписан тестовым издателем.
+    const tokens = await startTokenEndpoint(issuer, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, roles: ['admin'] });
+    cleanup.defer(() => tokens.close());
 
     workDir = await mkdtemp(join(tmpdir(), 'artstore-e2e-transfer-'));
     cleanup.defer(() => rm(workDir, { recursive: true, force: true }));

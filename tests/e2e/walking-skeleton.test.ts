@@ -55,7 +55,7 @@ for (const mode of ['embedded', 'separate'] as const) {
     });
 
     if (mode === 'embedded') {
-      it('CLI: upload, search, download против работающей системы', () => {
+      it('CLI: upload, search, query reindex, download против работающей системы', () => {
         const env = { ...process.env, ARTSTORE_URL: system.gateway, ARTSTORE_TOKEN: session.token };
         const cli = (args: string[]) => {
           const result = spawnSync(process.execPath, [join(import.meta.dirname, '../../apps/cli/bin/artstore.mjs'), ...args], {
@@ -69,6 +69,12 @@ for (const mode of ['embedded', 'separate'] as const) {
         const source = join(system.workDir, 'data', 'secrets.json');
         const uploaded = JSON.parse(cli(['upload', source, '--tags', 'cli'])) as { files: { id: string; name: string }[] };
         const id = uploaded.files[0]!.id;
+        assert.match(cli(['search', 'secrets']), new RegExp(id));
+        // Перестроение индекса с нуля через точку входа (SPEC QR-1): после него файл по-прежнему находится.
+        const reindexed = JSON.parse(cli(['query', 'reindex', '--wait', '--timeout', '60000'])) as {
+          status: { elements: Record<string, { rebuilding: boolean }> };
+        };
+        assert.ok(Object.values(reindexed.status.elements).every((e) => !e.rebuilding), JSON.stringify(reindexed));
         assert.match(cli(['search', 'secrets']), new RegExp(id));
         const target = join(system.workDir, 'downloaded.json');
         assert.equal(cli(['download', id, '-o', target]).trim(), target);

@@ -10,8 +10,6 @@
 // проверял бы admin-module, а не query-module.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInProcessCoordination } from '@artstore/adapters';
@@ -24,6 +22,7 @@ import {
   createTestTokenIssuer,
   expectProblemWith,
   type TestTokenIssuer,
+  startTokenEndpoint,
 } from '@artstore/core/testing';
 import { lastSeq, startTestStorageElement, uploadOk } from '@artstore/storage-element/testing';
 import { startQueryModule } from '../src/index.js';
@@ -66,61 +65,6 @@ export interface QueryStack {
   close(): Promise<void>;
 }
 
-/** Конечный пункт client_credentials admin-module (SPEC §9 POST /api/auth/token) — только для query-module. */
-async function startTokenEndpoint(
-  issuer: TestTokenIssuer,
-  onRequest: () => void,
-): Promise<{ url: string; server: Server }> {
-  const server = createServer((request, response) => {
-    let body = '';
-    request.setEncoding('utf8');
-    request.on('data', (chunk: string) => (body += chunk));
-    request.on('end', () => {
-      void (async () => {
-        if (request.method !== 'POST' || request.url !== '/api/auth/token') {
-          response.writeHead(404).end();
-          return;
-        }
-        onRequest();
-        let credentials: Record<string, unknown> = {};
-        try {
-          credentials = JSON.parse(body) as Record<string, unknown>;
-        } catch {
-          // Разбор не удался — ниже ответим 401 как на неверные учётные данные.
-        }
-        if (
-          credentials.grant_type !== 'client_credentials' ||
-          credentials.client_id !== CLIENT_ID ||
-          credentials.client_secret !== CLIENT_SECRET
-        ) {
-          response
-            .writeHead(401, { 'content-type': 'application/problem+json' })
-            .end('{"code":"AUTH_INVALID_CREDENTIALS"}');
-          return;
-        }
-        const token = await issuer.mint({
-          sub: CLIENT_ID,
-          name: CLIENT_ID,
-          kind: 'service',
-          roles: ['indexer'],
-        });
-        response
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(
-            JSON.stringify({
-              access_token: token,
-              token_type: 'Bearer',
-              expires_in: 600,
-              password_change_required: false,
-            }),
-          );
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
 export async function startQueryStack(options: QueryStackOptions): Promise<QueryStack> {
   const workDir = await mkdtemp(join(tmpdir(), 'artstore-query-it-'));
   return buildWithCleanup(async (cleanup) => {
@@ -128,8 +72,13 @@ export async function startQueryStack(options: QueryStackOptions): Promise<Query
     const issuer = await createTestTokenIssuer();
     cleanup.defer(() => issuer.close());
     let tokenRequests = 0;
-    const tokens = await startTokenEndpoint(issuer, () => tokenRequests++);
-    cleanup.defer(() => new Promise<void>((resolve) => tokens.server.close(() => resolve())));
+    const tokens = await startTokenEndpoint(issuer, {
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      roles: ['indexer'],
+      onRequest: () => tokenRequests++,
+    });
+    cleanup.defer(() => tokens.close());
     const { logger, text } = createMemoryLogger('warn');
 
     // Одна БД на SE и query, как в `start all`: PGlite поднимается секунды, вторая удвоила бы время.

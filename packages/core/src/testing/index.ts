@@ -12,3 +12,4 @@ export * from './list-files.js';
 export * from './audit-events.js';
 export * from './wait-for.js';
 export * from './raw-get.js';
+export * from './token-endpoint.js';

@@ -1,7 +1,6 @@
 // Потоковый прокси байтов к SE-владельцу файла (SPEC QR-6): общий для GET/HEAD /api/files/{id}/content и
 // временных ссылок. Range и условные заголовки решает SE (SE-11) — прокси пересылает их и ответ как есть,
 // ничего не буферизуя.
-import { pipeline, Transform } from 'node:stream';
 import { ArtError, type ServiceClient, type ServiceResponse } from '@artstore/core';
 import type { FileRecord } from '@artstore/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -115,16 +114,11 @@ export function sendContent(
     upstream.body.resume();
     return reply.send();
   }
-  const { status } = upstream;
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      options.metrics.sent(options.via, status, chunk.length);
-      callback(null, chunk);
-    },
-  });
-  // pipeline рвёт обе стороны: ошибка SE посреди тела уничтожает отдаваемый поток (fastify обрывает ответ),
-  // уход клиента (fastify уничтожает поток) закрывает соединение к SE, а не дочитывает файл впустую.
-  // Свою ошибку pipeline уже передал потоку counted — здесь её обрабатывать нечем.
-  pipeline(upstream.body, counted, () => {});
-  return reply.send(counted);
+  // Тело SE уходит клиенту без промежуточного потока (лишняя ступень Transform — это процессор на каждый
+  // кусок, SPEC QR-6 ≥ 0,7× эталона); байты считает слушатель 'data', счётчик растёт один раз в конце.
+  // fastify сам рвёт обе стороны: ошибка SE посреди тела обрывает ответ, уход клиента уничтожает поток к SE.
+  let sent = 0;
+  upstream.body.on('data', (chunk: Buffer) => (sent += chunk.length));
+  upstream.body.once('close', () => options.metrics.sent(options.via, upstream.status, sent));
+  return reply.send(upstream.body);
 }

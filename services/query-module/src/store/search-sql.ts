@@ -102,10 +102,15 @@ export function filterConditions(
   if (elements !== 'all') where.push(`element_id = any(${params.place(elements)}::text[])`);
   const types = filters.contentTypes;
   if (types) {
-    const prefixes = types.prefixes.map((p) => `${escapeLike(p)}/%`);
-    where.push(
-      `(content_type = any(${params.place(types.exact)}::text[]) or content_type like any(${params.place(prefixes)}::text[]))`,
-    );
+    // Только непустые части: `content_type = any(…)` без OR планировщик ведёт по индексу
+    // (content_type, created_at) — фильтр по типу с сортировкой по дате не читает всю таблицу.
+    const alternatives: string[] = [];
+    if (types.exact.length > 0) alternatives.push(`content_type = any(${params.place(types.exact)}::text[])`);
+    if (types.prefixes.length > 0) {
+      const prefixes = types.prefixes.map((p) => `${escapeLike(p)}/%`);
+      alternatives.push(`content_type like any(${params.place(prefixes)}::text[])`);
+    }
+    if (alternatives.length > 0) where.push(`(${alternatives.join(' or ')})`);
   }
   if (filters.createdFrom !== undefined)
     where.push(`created_at >= ${params.place(filters.createdFrom)}::timestamptz`);
