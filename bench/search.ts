@@ -166,17 +166,18 @@ async function loadIndex(db: Database): Promise<LoadFigures> {
 }
 
 // ── Замер ────────────────────────────────────────────────────────────────────────────────────────
-type CaseName = 'selective' | 'frequent' | 'filters' | 'suggest' | 'cached';
+type CaseName = 'selective' | 'frequent' | 'filters' | 'suggest' | 'ranked' | 'cached';
 /**
- * Случаи (а)–(г) меряют индекс: перед каждым запросом поколение кеша query (SPEC QR-5) сдвигается, и ответ
- * собирается из PostgreSQL. (д) — те же запросы (б) повторно без сдвига: ответ из LRU процесса.
+ * Случаи (а)–(д) меряют индекс: перед каждым запросом поколение кеша query (SPEC QR-5) сдвигается, и ответ
+ * собирается из PostgreSQL. (е) — те же запросы (б) повторно без сдвига: ответ из LRU процесса.
  */
 const CASES: { name: CaseName; label: string; goalMs?: number; fromCache?: true }[] = [
   { name: 'selective', label: '(а) селективный термин, sort=relevance', goalMs: 50 },
   { name: 'frequent', label: '(б) частый термин, sort=created_at&limit=20', goalMs: 200 },
   { name: 'filters', label: '(в) только фильтры (content_type, size, created)' },
   { name: 'suggest', label: '(г) подсказка /api/search/suggest, 3–4 буквы', goalMs: 50 },
-  { name: 'cached', label: '(д) запросы (б) повторно — ответ из кеша query', fromCache: true },
+  { name: 'ranked', label: '(д) частый термин, sort=relevance (окно 10 000 новых)' },
+  { name: 'cached', label: '(е) запросы (б) повторно — ответ из кеша query', fromCache: true },
 ];
 
 interface CaseResult {
@@ -199,6 +200,7 @@ function paths(set: ReturnType<typeof searchQueries>): Record<CaseName, string[]
     frequent,
     filters: set.filters.map((f) => `/api/search?${qs({ ...f, sort: 'created_at', limit: 20 })}`),
     suggest: set.suggest.map((q) => `/api/search/suggest?${qs({ q, limit: 10 })}`),
+    ranked: set.frequent.map((q) => `/api/search?${qs({ q, limit: 20 })}`),
     cached: frequent,
   };
 }
@@ -265,7 +267,7 @@ async function explainMisses(
         });
       } else
         await search.search({
-          q: name === 'frequent' ? set.frequent[i]! : set.selective[i]!,
+          q: name === 'selective' ? set.selective[i]! : set.frequent[i]!,
           sort: name === 'frequent' ? 'created_at' : 'relevance',
           order: name === 'frequent' && i % 2 === 1 ? 'asc' : 'desc',
           filters: { status: 'active' },
@@ -358,8 +360,8 @@ function resultsSection(
   производные колонки: ${load.generatedColumns.join(', ') || 'нет'}; ${nullNote}
 - Запросы: HTTP к \`artstore start query-module\` (отдельный процесс, PostgreSQL + Redis, SE — адрес-заглушка;
   старт на пустой базе до загрузки индекса ${fmt(extra.startSeconds, 1)} с), токен с ролью reader, последовательно по одному; прогрев — ${warmup} запросов
-  каждого случая с другими терминами; затем ${requests} разных запросов на случай. В (а)–(г) перед каждым запросом
-  сдвигается поколение кеша query (QR-5) — ответ собирается из PostgreSQL; (д) — повтор запросов (б) из кеша.
+  каждого случая с другими терминами; затем ${requests} разных запросов на случай. В (а)–(д) перед каждым запросом
+  сдвигается поколение кеша query (QR-5) — ответ собирается из PostgreSQL; (е) — повтор запросов (б) из кеша.
   (а) — вымышленная фамилия/контрагент из имени файла (словарь ${rareWordCount(records)} слов, ~${fmt(records / rareWordCount(records), 0)} записей
   на слово); (б) — одно из 10 слов, каждое в описании ~${FREQUENT_SHARE * 100} % записей, order чередуется;
   (в) — content_type + size_min/size_max + created_from/created_to, sort=created_at; (г) — первые 3–4 буквы
@@ -435,7 +437,7 @@ async function main(): Promise<void> {
   const warm = paths(searchQueries(records, requests + warmup, 2));
   const results = new Map<CaseName, CaseResult>();
   for (const { name, label, fromCache } of CASES) {
-    // Прогрев (д) — сами замеряемые запросы: они и должны оказаться в кеше.
+    // Прогрев (е) — сами замеряемые запросы: они и должны оказаться в кеше.
     if (fromCache) await measure(query.url, token, measured[name]);
     else await measure(query.url, token, warm[name].slice(requests), missCache);
     sampler.enter(name);

@@ -71,6 +71,11 @@ export interface SearchResponse {
   total: number;
   /** false — total оценка планировщика: совпадений больше порога точного подсчёта. */
   total_exact: boolean;
+  /**
+   * Только при sort=relevance и неточном total: ранжированы не все совпадения, а столько самых новых
+   * (частый термин — ранг по всем стоил бы секунд).
+   */
+  relevance_window?: number;
 }
 
 /** Подсказка (SPEC QR-3): имя файла, тег или популярный запрос. */

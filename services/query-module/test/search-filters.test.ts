@@ -227,5 +227,38 @@ for (const backend of SERVICE_BACKENDS) {
       assert.deepEqual([under.total, under.total_exact], [2, true]);
       await index.close();
     });
+
+    it(
+      'relevance сверх порога: ранжируются только самые новые совпадения, ответ называет окно',
+      TIMEOUT,
+      async () => {
+        const index = createSearchIndex(stack.db, { exactTotalLimit: 3 });
+        const request = {
+          q: 'zeta',
+          sort: 'relevance',
+          order: 'desc',
+          filters: { status: 'active' },
+          limit: 2,
+          allowed: 'all',
+        } as const;
+        const first = await index.search(request);
+        assert.equal(first.total_exact, false);
+        assert.equal(first.relevance_window, 3);
+        const second = await index.search({ ...request, cursor: first.next_cursor! });
+        assert.equal(second.next_cursor, null);
+        // Окно — три самых новых из пяти совпадений (r6, r4, r3), каждое ровно один раз; совпадение только в
+        // custom (r6, вес D) — последним.
+        const seen = [...first.items, ...second.items].map((i) => i.name);
+        assert.deepEqual([...seen].sort(), sorted([r3, r4, r6]));
+        assert.equal(seen.at(-1), r6.name);
+        // Совпадений не больше порога — ранжируются все, окна нет.
+        const exact = await index.search({
+          ...request,
+          filters: { status: 'active', storageElements: ['se-a'] },
+        });
+        assert.equal(exact.relevance_window, undefined);
+        await index.close();
+      },
+    );
   });
 }

@@ -151,7 +151,7 @@ export function createSearchIndex(db: Database, options: SearchIndexOptions = {}
       // Веса ts_rank_cd {D, C, B, A}: совпадение в имени (A) весит впятеро больше, чем в описании (C).
       const rank = tsq === null ? null : `ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', search, ${tsq})`;
       const key = sortKey(sort, rank);
-      if (after) where.push(keysetCondition(key, order, after, params));
+      const keyset = after ? keysetCondition(key, order, after, params) : null;
       const limitParam = params.place(limit + 1);
       // ts_headline дорог: только для строк страницы, во внешнем запросе после LIMIT.
       const headline = (text: string, extra: string): string =>
@@ -164,12 +164,21 @@ export function createSearchIndex(db: Database, options: SearchIndexOptions = {}
       // сортировкой) и сортируем узкие строки; когда больше — частое слово: обход индекса сортировки с
       // фильтром быстро набирает страницу.
       const counted = await total((p) => conditions(p).where.join(' and '));
+      const paged = keyset === null ? where : [...where, keyset];
+      // Частый термин с sort=relevance: ранг по сотням тысяч совпадений — секунды. Ранжируются только
+      // exactLimit самых новых совпадений (обход индекса по дате), и ответ это честно называет.
+      const windowed = !counted.exact && sort === 'relevance';
       const inner = counted.exact
-        ? `with m as materialized (select id, ${key.expression} as key from query_files where ${where.join(' and ')}),
+        ? `with m as materialized (select id, ${key.expression} as key from query_files where ${paged.join(' and ')}),
                 top as (select id, key from m order by ${orderBy('key', order)} limit ${limitParam})
            select f.record, f.id, f.element_id, f.name, top.key from top join query_files f on f.id = top.id`
-        : `select record, id, element_id, name, ${key.expression} as key from query_files
-           where ${where.join(' and ')} order by ${orderBy(key.expression, order)} limit ${limitParam}`;
+        : windowed
+          ? `with recent as materialized (select id from query_files where ${where.join(' and ')}
+                                            order by created_at desc, id desc limit ${exactLimit})
+             select record, id, element_id, name, ${key.expression} as key from recent join query_files using (id)
+             ${keyset === null ? '' : `where ${keyset}`} order by ${orderBy(key.expression, order)} limit ${limitParam}`
+          : `select record, id, element_id, name, ${key.expression} as key from query_files
+             where ${paged.join(' and ')} order by ${orderBy(key.expression, order)} limit ${limitParam}`;
       const page = await db.query<PageRow>(
         `select p.record, p.id, p.element_id, p.key,
                 ${headline('p.name', 'HighlightAll=true, ')} as hl_name,
@@ -193,6 +202,7 @@ export function createSearchIndex(db: Database, options: SearchIndexOptions = {}
             : null,
         total: counted.total,
         total_exact: counted.exact,
+        ...(windowed ? { relevance_window: exactLimit } : {}),
       };
     },
 
