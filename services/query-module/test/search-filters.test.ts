@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FileRecord, SearchResponse } from '@artstore/contracts';
 import { SERVICE_BACKENDS } from '@artstore/adapters/testing';
 import { createSearchIndex } from '../src/store/search-index.js';
-import { startQueryStack, type QueryStack } from './harness.js';
+import { expectProblem, startQueryStack, type QueryStack } from './harness.js';
 import { indexRecords, recordOf } from './search-records.js';
 
 const TIMEOUT = { timeout: 30_000 };
@@ -227,6 +227,29 @@ for (const backend of SERVICE_BACKENDS) {
       assert.deepEqual([under.total, under.total_exact], [2, true]);
       await index.close();
     });
+
+    it(
+      'крайние значения — 400 VALIDATION_FAILED, а не 500 от базы: NUL, размер вне bigint, год 0',
+      TIMEOUT,
+      async () => {
+        const bad = [
+          '/api/search?q=a%00b',
+          '/api/search?owner=%00',
+          '/api/search?tag=x%00',
+          '/api/search/suggest?q=ab%00c',
+          '/api/search?size_min=100000000000000000000',
+          '/api/search?size_max=9223372036854775808',
+          '/api/search?created_from=0000-01-01T00:00Z',
+          '/api/search?retention_before=0000-06-01T00:00Z',
+        ];
+        for (const path of bad) {
+          const response = await fetch(`${stack.queryUrl}${path}`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          await expectProblem(response, 400, 'VALIDATION_FAILED');
+        }
+      },
+    );
 
     it(
       'relevance сверх порога: ранжируются только самые новые совпадения, ответ называет окно',

@@ -84,5 +84,24 @@ for (const backend of testDatabaseBackends('query_transfer_index')) {
         assert.equal(found.items.filter((item) => item.id === id).length, 1);
       });
     }
+
+    it('устаревшая пачка того же SE не воскрешает удалённый файл (два экземпляра query на одной ленте)', async () => {
+      const index = createFileIndex(database.db);
+      const id = uuidv7();
+      // Экземпляр 2 применил удаление (seq 20), экземпляр 1 — позже — страницу, прочитанную раньше (seq 10).
+      await index.apply(
+        'se-a',
+        [{ seq: 20, record: recordOf(id, 'se-a', 'deleted', '2026-01-02T00:00:00.000Z') }],
+        20,
+        0,
+      );
+      await index.apply(
+        'se-a',
+        [{ seq: 10, record: recordOf(id, 'se-a', 'active', '2026-01-01T00:00:00.000Z') }],
+        10,
+        0,
+      );
+      assert.equal((await index.get(id))?.status, 'deleted');
+    });
   });
 }

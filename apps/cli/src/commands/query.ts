@@ -29,7 +29,11 @@ export async function reindexQuery(
     const status = await client.json<IndexStatusResponse>('GET', '/api/index');
     progress(status);
     // Эпоха больше начатой — кто-то запустил перестроение заново; его окончание тоже годится.
-    const done = Object.values(status.elements).every((e) => !e.rebuilding && e.epoch >= started.epoch);
+    // Только SE, которые перестроение затронуло: курсор выведенного из состава SE не двигается.
+    const done = started.elements.every((id) => {
+      const element = status.elements[id];
+      return element !== undefined && !element.rebuilding && element.epoch >= started.epoch;
+    });
     if (done) return { started, status };
     if (performance.now() > deadline)
       throw new CliError(`Перестроение индекса не закончилось за ${options.timeoutMs} мс`);

@@ -205,7 +205,7 @@ export function createChangeFollower(deps: ChangeFollowerDeps) {
      * существующих строк (поиск не пустеет), дочитавший ленту SE убирает свои неотмеченные строки.
      */
     async reindex(): Promise<{ epoch: number; elements: string[] }> {
-      const reset = await deps.index.reset();
+      const reset = await deps.index.reset([...byId.keys()]);
       deps.logger.info(reset, 'index_rebuild_started');
       await deps.coordination.publish(INDEX_RESET_CHANNEL, JSON.stringify(reset));
       catchUpAll();

@@ -117,8 +117,10 @@ export function sendContent(
   // Тело SE уходит клиенту без промежуточного потока (лишняя ступень Transform — это процессор на каждый
   // кусок, SPEC QR-6 ≥ 0,7× эталона); байты считает слушатель 'data', счётчик растёт один раз в конце.
   // fastify сам рвёт обе стороны: ошибка SE посреди тела обрывает ответ, уход клиента уничтожает поток к SE.
+  // Слушатель ставится, когда fastify подключает поток к ответу (событие 'pipe' у res): поставленный раньше, он
+  // пустил бы поток течь до pipe, и куски ушли бы мимо клиента, если бы onSend-хук ждал настоящего I/O.
   let sent = 0;
-  upstream.body.on('data', (chunk: Buffer) => (sent += chunk.length));
+  reply.raw.once('pipe', () => upstream.body.on('data', (chunk: Buffer) => (sent += chunk.length)));
   upstream.body.once('close', () => options.metrics.sent(options.via, upstream.status, sent));
   return reply.send(upstream.body);
 }

@@ -44,6 +44,11 @@ interface SearchQuery {
 const ISO_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,6})?)?(Z|[+-]\\d{2}:\\d{2})$';
 const instant = { type: 'string', pattern: ISO_DATE_TIME } as const;
 const list = (items: object) => ({ type: 'array', items, maxItems: 20 }) as const;
+/** Текст без NUL: PostgreSQL не хранит \u0000 в text, и такой запрос дошёл бы до базы и вернул 500. */
+const text = (maxLength: number, minLength = 0) =>
+  ({ type: 'string', minLength, maxLength, pattern: '^[^\\u0000]*$' }) as const;
+/** Размер — bigint в базе; больше MAX_SAFE_INTEGER JSON-число ещё и теряет точность. */
+const bytes = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 
 /** Момент из строки запроса → toISOString. Несуществующая дата (2026-02-30) — 400, а не 500 от базы. */
 function parseInstant(name: string, value: string | undefined): string | undefined {
@@ -51,7 +56,13 @@ function parseInstant(name: string, value: string | undefined): string | undefin
   const [y, m, d] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
   const date = new Date(value);
   const calendar = new Date(Date.UTC(y, m - 1, d));
-  if (Number.isNaN(date.getTime()) || calendar.getUTCMonth() !== m - 1 || calendar.getUTCDate() !== d) {
+  // Год 0 Date.UTC понимает как 1900, а PostgreSQL года 0 не знает: отказ здесь, а не 500 от базы.
+  if (
+    Number.isNaN(date.getTime()) ||
+    y < 1 ||
+    calendar.getUTCMonth() !== m - 1 ||
+    calendar.getUTCDate() !== d
+  ) {
     throw new ArtError('VALIDATION_FAILED', `${name}: несуществующий момент времени`);
   }
   return date.toISOString();
@@ -75,7 +86,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchRoutesDep
           type: 'object',
           additionalProperties: false,
           properties: {
-            q: { type: 'string', maxLength: 512 },
+            q: text(512),
             limit: { type: 'integer', minimum: 1, maximum: 200, default: 20 },
             cursor: { type: 'string', maxLength: 8192 },
             consistency_token: { type: 'string', maxLength: 128 },
@@ -84,11 +95,11 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchRoutesDep
             content_type: list({ type: 'string', pattern: '^[\\w.+-]+/([\\w.+-]+|\\*)$', maxLength: 255 }),
             created_from: instant,
             created_to: instant,
-            size_min: { type: 'integer', minimum: 0 },
-            size_max: { type: 'integer', minimum: 0 },
+            size_min: bytes,
+            size_max: bytes,
             storage_element: list({ type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
-            owner: { type: 'string', minLength: 1, maxLength: 255 },
-            tag: list({ type: 'string', minLength: 1, maxLength: 255 }),
+            owner: text(255, 1),
+            tag: list(text(255, 1)),
             status: { type: 'string', enum: ['active', 'deleted', 'transferred'], default: 'active' },
             retention_before: instant,
             retention_after: instant,
@@ -153,7 +164,7 @@ export function registerSearchRoutes(app: FastifyInstance, deps: SearchRoutesDep
           type: 'object',
           additionalProperties: false,
           properties: {
-            q: { type: 'string', maxLength: 512 },
+            q: text(512),
             limit: { type: 'integer', minimum: 1, maximum: 20, default: 10 },
           },
         },

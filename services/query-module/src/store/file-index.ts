@@ -49,13 +49,15 @@ export function createFileIndex(db: Database) {
                content_type = excluded.content_type, size = excluded.size, sha256 = excluded.sha256, status = excluded.status,
                updated_at = excluded.updated_at, record = excluded.record, change_seq = excluded.change_seq,
                index_epoch = excluded.index_epoch
-             -- Запись того же SE не откатывает строку назад: несколько экземпляров query применяют одну ленту, и
-             -- пачка, прочитанная раньше, может прийти после более новой. После переноса (SPEC IN-6) один id есть
-             -- на двух SE, их ленты приходят в любом порядке: запись другого SE заменяет строку, только если она
-             -- активна, а строка нет, или обе равны и она новее.
-             where (query_files.element_id = excluded.element_id and excluded.change_seq >= query_files.change_seq)
-               or (excluded.status = 'active') > (query_files.status = 'active')
-               or ((excluded.status = 'active') = (query_files.status = 'active') and excluded.updated_at >= query_files.updated_at)`,
+             -- Запись того же SE решает только номер изменения: несколько экземпляров query применяют одну ленту,
+             -- и пачка, прочитанная раньше, может прийти после более новой — старая active не воскрешает удалённый
+             -- файл. После переноса (SPEC IN-6) один id есть на двух SE, их ленты приходят в любом порядке: запись
+             -- другого SE заменяет строку, только если она активна, а строка нет, или обе равны и она новее.
+             where case when query_files.element_id = excluded.element_id
+                     then excluded.change_seq >= query_files.change_seq
+                     else (excluded.status = 'active') > (query_files.status = 'active')
+                       or ((excluded.status = 'active') = (query_files.status = 'active') and excluded.updated_at >= query_files.updated_at)
+                   end`,
             [
               record.id, elementId, record.name, record.content_type, record.size, record.sha256, record.status,
               record.created_at, record.updated_at, JSON.stringify(record), seq, epoch,
@@ -72,14 +74,18 @@ export function createFileIndex(db: Database) {
     },
 
     /**
-     * Начало перестроения с нуля (SPEC QR-1): все курсоры — в 0 с новой общей эпохой. Строки индекса остаются и
+     * Начало перестроения с нуля (SPEC QR-1): курсоры SE — в 0 с новой общей эпохой. Строки индекса остаются и
      * отвечают поиску, пока ленты применяются заново; их удалит sweep.
      */
-    async reset(): Promise<{ epoch: number; elements: string[] }> {
+    async reset(elementIds: readonly string[]): Promise<{ epoch: number; elements: string[] }> {
+      // Только SE, которым кто-то следует: курсор SE, выведенного из состава, дочитать и убрать некому —
+      // перестроение никогда бы не закончилось.
       const { rows } = await db.query<{ element_id: string; epoch: string | number }>(
         `update query_cursors set last_seq = 0, sweep_pending = true, updated_at = now(),
            epoch = (select coalesce(max(epoch), 0) + 1 from query_cursors)
+         where element_id = any($1::text[])
          returning element_id, epoch`,
+        [elementIds],
       );
       return { epoch: Number(rows[0]?.epoch ?? 0), elements: rows.map((r) => r.element_id).sort() };
     },

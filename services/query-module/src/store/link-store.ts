@@ -40,7 +40,9 @@ export function createLinkStore(db: Database) {
      * они убираются здесь же, чтобы таблица не росла.
      */
     async markUsed(linkId: string, expiresAt: Date): Promise<boolean> {
-      await db.query('delete from query_link_uses where expires_at < now()');
+      // С запасом на расхождение часов: срок ссылки проверяют часы экземпляра query, а уборку — часы базы;
+      // отметка, убранная раньше, чем экземпляр с отстающими часами отвергнет ссылку, дала бы второй раз.
+      await db.query("delete from query_link_uses where expires_at < now() - interval '1 hour'");
       const { rowCount } = await db.query(
         'insert into query_link_uses (link_id, expires_at) values ($1, $2) on conflict (link_id) do nothing',
         [linkId, expiresAt.toISOString()],
