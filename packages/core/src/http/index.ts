@@ -7,3 +7,4 @@ export * from './conditional-range.js';
 export * from './service-client.js';
 export * from './circuit-breaker.js';
 export * from './keyset-cursor.js';
+export * from './client-gone.js';

@@ -12,6 +12,19 @@ export interface KeysetPosition {
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+/**
+ * Момент ровно в записи toISOString (год из 4 цифр) — только такой принимают курсоры: Date.parse в V8
+ * принимает и «1», и «2026-02-30», и «+010000-…», а PostgreSQL их отвергает — вышел бы 500 вместо 400.
+ */
+export function isCanonicalInstant(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    ISO_INSTANT.test(value) &&
+    !Number.isNaN(Date.parse(value)) &&
+    new Date(value).toISOString() === value
+  );
+}
+
 export function encodeKeysetCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.at, position.id])).toString('base64url');
 }
@@ -21,16 +34,7 @@ export function decodeKeysetCursor(cursor: string | undefined): KeysetPosition |
   if (cursor === undefined) return null;
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown];
-    // Только то, что выдаёт encodeKeysetCursor (toISOString, год из 4 цифр): Date.parse в V8 принимает и «1»,
-    // и «2026-02-30», и «+010000-…», а PostgreSQL их отвергает — вышел бы 500 вместо 400.
-    if (
-      typeof at !== 'string' ||
-      !ISO_INSTANT.test(at) ||
-      Number.isNaN(Date.parse(at)) ||
-      new Date(at).toISOString() !== at ||
-      typeof id !== 'string' ||
-      !UUID_PATTERN.test(id)
-    ) {
+    if (!isCanonicalInstant(at) || typeof id !== 'string' || !UUID_PATTERN.test(id)) {
       throw new Error('bad cursor');
     }
     return { at, id };

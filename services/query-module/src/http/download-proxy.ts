@@ -1,7 +1,14 @@
 // Потоковый прокси байтов к SE-владельцу файла (SPEC QR-6): общий для GET/HEAD /api/files/{id}/content и
 // временных ссылок. Range и условные заголовки решает SE (SE-11) — прокси пересылает их и ответ как есть,
 // ничего не буферизуя.
-import { ArtError, type ServiceClient, type ServiceResponse } from '@artstore/core';
+import {
+  ArtError,
+  requirePermission,
+  requirePermissionSomewhere,
+  type Principal,
+  type ServiceClient,
+  type ServiceResponse,
+} from '@artstore/core';
 import type { FileRecord } from '@artstore/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
@@ -50,10 +57,31 @@ export function createDownloadMetrics(registry: Registry): DownloadMetrics {
   return { sent: (via, status, n) => bytes.inc({ via, status: String(status) }, n) };
 }
 
-/** Активная запись индекса; удалённый или перенесённый файл — 404, как будто его нет. */
-export async function activeRecord(index: FileIndex, id: string): Promise<FileRecord> {
+/**
+ * Запись, которую вызывающий вправе читать (SPEC AD-5, QR-8): право хоть где-нибудь — до поиска в индексе,
+ * право на SE-владельце — когда запись найдена (грант на другой SE его не даёт). activeOnly: удалённый или
+ * перенесённый файл — 404, как будто его нет (байты и проверка); запись о файле отдаётся в любом статусе.
+ */
+export async function readableRecord(
+  index: FileIndex,
+  principal: Principal | undefined,
+  id: string,
+  options: { activeOnly: boolean },
+): Promise<{ record: FileRecord; principal: Principal }> {
+  requirePermissionSomewhere(principal, 'files:read');
+  const record = await findRecord(index, id, options);
+  return { record, principal: requirePermission(principal, 'files:read', { se: record.storage_element }) };
+}
+
+/** Запись индекса без проверки прав — для временной ссылки, право на которую проверено при её выдаче. */
+export async function findRecord(
+  index: FileIndex,
+  id: string,
+  options: { activeOnly: boolean },
+): Promise<FileRecord> {
   const record = await index.get(id);
-  if (!record || record.status !== 'active') throw new ArtError('FILE_NOT_FOUND', `Файл ${id} не найден`);
+  if (!record || (options.activeOnly && record.status !== 'active'))
+    throw new ArtError('FILE_NOT_FOUND', `Файл ${id} не найден`);
   return record;
 }
 

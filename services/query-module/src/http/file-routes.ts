@@ -1,20 +1,12 @@
 // Запись о файле и выдача байтов (SPEC §9, QR-6, QR-8).
-import {
-  ArtError,
-  requestAuditContext,
-  requirePermission,
-  requirePermissionSomewhere,
-  UUID_PATTERN,
-  type AuditClient,
-  type ServiceClient,
-} from '@artstore/core';
+import { requestAuditContext, UUID_PATTERN, type AuditClient, type ServiceClient } from '@artstore/core';
 import type { FastifyInstance } from 'fastify';
 import type { FileIndex } from '../store/file-index.js';
 import {
-  activeRecord,
   deliversBytes,
   elementClient,
   openContent,
+  readableRecord,
   sendContent,
   type DownloadMetrics,
 } from './download-proxy.js';
@@ -38,11 +30,9 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
     '/api/files/:id',
     { schema: { summary: 'Запись о файле', tags: ['files'], params: idParams } },
     async (request) => {
-      requirePermissionSomewhere(request.principal, 'files:read');
-      const record = await deps.index.get(request.params.id);
-      if (!record) throw new ArtError('FILE_NOT_FOUND', `Файл ${request.params.id} не найден`);
-      // Право — на SE-владельце файла (SPEC AD-5, QR-8): грант на другой SE его не даёт.
-      requirePermission(request.principal, 'files:read', { se: record.storage_element });
+      const { record } = await readableRecord(deps.index, request.principal, request.params.id, {
+        activeOnly: false,
+      });
       return record;
     },
   );
@@ -57,9 +47,9 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRoutesDeps): 
       params: idParams,
     },
     handler: async (request, reply) => {
-      requirePermissionSomewhere(request.principal, 'files:read');
-      const record = await activeRecord(deps.index, request.params.id);
-      const principal = requirePermission(request.principal, 'files:read', { se: record.storage_element });
+      const { record, principal } = await readableRecord(deps.index, request.principal, request.params.id, {
+        activeOnly: true,
+      });
       const upstream = await openContent(
         request,
         elementClient(deps.elements, record),

@@ -4,8 +4,6 @@
 import {
   ArtError,
   requestAuditContext,
-  requirePermission,
-  requirePermissionSomewhere,
   uuidv7,
   UUID_PATTERN,
   type AuditClient,
@@ -18,10 +16,11 @@ import type { LinkClaims, LinkSigner } from '../domain/links.js';
 import type { FileIndex } from '../store/file-index.js';
 import type { LinkStore } from '../store/link-store.js';
 import {
-  activeRecord,
   deliversBytes,
   elementClient,
+  findRecord,
   openContent,
+  readableRecord,
   sendContent,
   type DownloadMetrics,
 } from './download-proxy.js';
@@ -62,10 +61,15 @@ export function registerLinkRoutes(app: FastifyInstance, deps: LinkRoutesDeps): 
       },
     },
     async (request, reply): Promise<TemporaryLink> => {
-      requirePermissionSomewhere(request.principal, 'files:read');
-      const record = await activeRecord(deps.index, request.body.file_id);
       // Ссылка передаёт право чтения любому держателю: выдать её может только тот, кто читает файл сам (QR-8).
-      const principal = requirePermission(request.principal, 'files:read', { se: record.storage_element });
+      const { record, principal } = await readableRecord(
+        deps.index,
+        request.principal,
+        request.body.file_id,
+        {
+          activeOnly: true,
+        },
+      );
       const claims: LinkClaims = {
         id: uuidv7(),
         fileId: record.id,
@@ -110,7 +114,7 @@ export function registerLinkRoutes(app: FastifyInstance, deps: LinkRoutesDeps): 
     },
     handler: async (request, reply) => {
       const claims = deps.linkSigner.open(request.params.token);
-      const record = await activeRecord(deps.index, claims.fileId);
+      const record = await findRecord(deps.index, claims.fileId, { activeOnly: true });
       if (claims.singleUse && (await deps.linkStore.isUsed(claims.id))) throw linkUsed(claims);
       const upstream = await openContent(request, elementClient(deps.elements, record), record);
       const delivers = deliversBytes(request, upstream);

@@ -3,7 +3,7 @@
 // продолжение выдачи с другими условиями дало бы пропуски и повторы — это 400, а не тихая ошибка.
 import { createHash } from 'node:crypto';
 import type { SearchOrder, SearchSort } from '@artstore/contracts';
-import { ArtError, UUID_PATTERN, canonicalJson } from '@artstore/core';
+import { ArtError, UUID_PATTERN, canonicalJson, isCanonicalInstant } from '@artstore/core';
 
 export interface SearchPosition {
   /** Значение ключа сортировки последней строки: ISO-момент, имя, размер или ранг. */
@@ -17,8 +17,6 @@ export interface SearchCursorScope {
   /** Отпечаток запроса и фильтров (searchFingerprint). */
   fingerprint: string;
 }
-
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Отпечаток всего, что определяет выборку; права сюда не входят — они проверяются на каждой странице. */
 export function searchFingerprint(conditions: unknown): string {
@@ -34,13 +32,7 @@ export function encodeSearchCursor(scope: SearchCursorScope, position: SearchPos
 function validKey(sort: SearchSort, key: unknown): key is string | number {
   switch (sort) {
     case 'created_at':
-      // Только toISOString: V8 принимает и «2026-02-30», а PostgreSQL — нет (вышел бы 500 вместо 400).
-      return (
-        typeof key === 'string' &&
-        ISO_INSTANT.test(key) &&
-        !Number.isNaN(Date.parse(key)) &&
-        new Date(key).toISOString() === key
-      );
+      return isCanonicalInstant(key);
     case 'name':
       return typeof key === 'string' && key.length <= 4096 && !key.includes('\u0000');
     case 'size':

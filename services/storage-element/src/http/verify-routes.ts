@@ -1,5 +1,5 @@
 // Проверка целостности файла по запросу (SPEC QR-7): query-module вызывает её от имени пользователя.
-import { requirePermission } from '@artstore/core';
+import { clientGoneSignal, requirePermission } from '@artstore/core';
 import type { FastifyInstance } from 'fastify';
 import type { ModeController } from '../domain/mode-controller.js';
 import { verifyFile, type VerifyDeps } from '../domain/verify.js';
@@ -26,11 +26,7 @@ export function registerVerifyRoutes(app: FastifyInstance, deps: VerifyRoutesDep
       requirePermission(request.principal, 'files:read', { se: deps.elementId });
       deps.modes.assert('read');
       // Клиент ушёл — перехеширование большого файла останавливается, а не читает диск впустую.
-      const abandoned = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) abandoned.abort();
-      });
-      return verifyFile(deps, request.params.id, abandoned.signal);
+      return verifyFile(deps, request.params.id, clientGoneSignal(reply));
     },
   );
 }
