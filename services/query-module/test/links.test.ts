@@ -227,9 +227,12 @@ for (const backend of SERVICE_BACKENDS) {
       const link = await createOk({ file_id: file.id });
       const [payload, signature] = link.token.split('.') as [string, string];
       const foreign = createLinkSigner([key('k1')]).sign(claims({ fileId: file.id }));
+      // Замена символа всегда меняет его (замена хвоста на «AA» была пустой, если хвост и так «AA»: флаги — 0).
+      const flip = (text: string, at: number) =>
+        `${text.slice(0, at)}${text[at] === 'A' ? 'B' : 'A'}${text.slice(at + 1)}`;
       for (const token of [
-        `${payload}.${signature.slice(0, -3)}AAA`,
-        `${payload.slice(0, -2)}AA.${signature}`,
+        `${payload}.${flip(signature, 10)}`,
+        `${flip(payload, 10)}.${signature}`,
         'мусор',
         'a.b',
         foreign,
